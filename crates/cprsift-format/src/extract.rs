@@ -1,0 +1,810 @@
+//! The structure of one extract file (spec/FORMAT.md §3): 000, 997 receipts, person blocks,
+//! the 003 tail, 999, then 910 error records.
+
+use std::ops::Range;
+
+use chrono::NaiveDate;
+use memchr::{memchr_iter, memrchr};
+
+use crate::error::{ErrorCategory, ParseError, Position};
+use crate::framing::{frame_at, line_at, Framed, Framing, FramingReport};
+use crate::layout::fields::{r000, r001, r002, r999};
+use crate::{Pnr, Record, RecordType};
+
+/// Reading options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Treat record types the specification does not define as errors even where they could
+    /// be carried (SEMANTICS.md §6, switch `strict-unknown`).
+    pub strict_unknown: bool,
+}
+
+/// An extract file whose frame (start, end, and where the person blocks and the 003 tail lie)
+/// has been found. Nothing is copied: every part is a view of the input.
+#[derive(Clone, Debug)]
+pub struct Extract<'a> {
+    input: &'a [u8],
+    framing: Framing,
+    options: ExtractOptions,
+    start: Record<'a>,
+    receipts: Range<usize>,
+    receipt_count: u64,
+    blocks: Range<usize>,
+    tail: Range<usize>,
+    end: Record<'a>,
+    end_line: u64,
+    trailer: Range<usize>,
+}
+
+/// One framing step that never fails softly: framing errors end the walk.
+fn step<'a>(input: &'a [u8], pos: usize, framing: Framing) -> Option<Framed<'a>> {
+    frame_at(input, pos, framing, &mut FramingReport::default())
+}
+
+fn type_of(line: &[u8]) -> Option<RecordType> {
+    RecordType::from_bytes(line)
+}
+
+impl<'a> Extract<'a> {
+    /// Finds the frame of `input`: the 000 record, the receipts, the blocks, the 003 tail, the
+    /// 999 record and the 910 records after it. Errors here are the ones that make the file
+    /// unreadable as a whole (no 000, no 999, a record after 999, a framing error in
+    /// concatenated framing, a start or end record with bad fields). The blocks themselves are
+    /// read lazily ([`Extract::blocks`]) and validated by [`Extract::check`].
+    pub fn open(input: &'a [u8], options: ExtractOptions) -> Result<Extract<'a>, ParseError> {
+        let framing = Framing::detect(input);
+        let extract = Self::frame(input, framing, options)?;
+        extract.start.check_fields().map_err(|e| extract.locate(e))?;
+        extract.end.check_fields().map_err(|e| extract.locate(e))?;
+        Ok(extract)
+    }
+
+    fn frame(input: &'a [u8], framing: Framing, options: ExtractOptions) -> Result<Self, ParseError> {
+        let missing_000 = |detail: &str| {
+            ParseError::new(ErrorCategory::Missing000, 0, detail.to_string())
+                .located(1, framing)
+        };
+        let first = step(input, 0, framing).ok_or_else(|| missing_000("the file is empty"))?;
+        let start = match first.record {
+            Ok(r) if r.record_type() == Some(RecordType::START) => r,
+            Ok(r) => {
+                return Err(missing_000("the first record is not a 000 start record")
+                    .with_record_type(r.record_type()))
+            }
+            Err(e) => return Err(e.located(1, framing)),
+        };
+        // 997 receipts follow the start record.
+        let mut pos = first.next;
+        let mut receipt_count = 0;
+        while let Some(Framed { record: Ok(r), next }) = step(input, pos, framing) {
+            if r.record_type() != Some(RecordType::RECEIPT) {
+                break;
+            }
+            receipt_count += 1;
+            pos = next;
+        }
+        let receipts = first.next..pos;
+        let (tail_start, end_pos, trailer_start, end_line) = match framing {
+            Framing::Lines => Self::find_end_lines(input, pos)?,
+            Framing::Concatenated => Self::find_end_fixed(input, pos)?,
+        };
+        let end = match step(input, end_pos, framing).map(|f| f.record) {
+            Some(Ok(r)) => r,
+            _ => unreachable_end(end_pos)?,
+        };
+        Ok(Extract {
+            input,
+            framing,
+            options,
+            start,
+            receipts,
+            receipt_count,
+            blocks: pos..tail_start,
+            tail: tail_start..end_pos,
+            end,
+            end_line,
+            trailer: trailer_start..input.len(),
+        })
+    }
+
+    /// Line framing: walk back from the end over 910 records to the 999, then over the 003
+    /// tail. Returns (tail start, 999 offset, 910 start, 999 line).
+    fn find_end_lines(
+        input: &'a [u8],
+        body: usize,
+    ) -> Result<(usize, usize, usize, u64), ParseError> {
+        let prev = |s: usize| (s > 0).then(|| memrchr(b'\n', &input[..s - 1]).map_or(0, |i| i + 1));
+        let mut cursor = if input.is_empty() { None } else { prev(input.len()) };
+        let mut trailer = input.len();
+        let end = loop {
+            let Some(s) = cursor.filter(|&s| s >= body) else {
+                return Err(Self::no_end(input, body));
+            };
+            let (line, _, _) = line_at(input, s);
+            match type_of(line) {
+                _ if line.is_empty() && s + line.len() + 1 >= input.len() => {}
+                Some(RecordType::INPUT_ERROR) => trailer = s,
+                Some(RecordType::END) => break s,
+                _ => return Err(Self::no_end(input, body)),
+            }
+            cursor = prev(s);
+        };
+        let mut tail = end;
+        while let Some(s) = prev(tail).filter(|&s| s >= body) {
+            if type_of(line_at(input, s).0) != Some(RecordType::CLEAR_ADDRESS) {
+                break;
+            }
+            tail = s;
+        }
+        let end_line = memchr_iter(b'\n', &input[..end]).count() as u64 + 1;
+        Ok((tail, end, trailer, end_line))
+    }
+
+    /// No 999 at the end: either there is none (missing-999) or records follow it.
+    fn no_end(input: &[u8], body: usize) -> ParseError {
+        let mut pos = body;
+        let mut line = 1 + memchr_iter(b'\n', &input[..body]).count() as u64;
+        let mut after_end = false;
+        while pos < input.len() {
+            let (bytes, next, _) = line_at(input, pos);
+            let rt = type_of(bytes);
+            if after_end && rt != Some(RecordType::INPUT_ERROR) && !bytes.is_empty() {
+                return ParseError::new(
+                    ErrorCategory::RecordAfter999,
+                    pos,
+                    "only 910 error records may follow the 999 end record",
+                )
+                .with_record_type(rt)
+                .located(line, Framing::Lines);
+            }
+            after_end |= rt == Some(RecordType::END);
+            pos = next;
+            line += 1;
+        }
+        ParseError::new(ErrorCategory::Missing999, input.len(), "the file has no 999 end record")
+            .located(line, Framing::Lines)
+    }
+
+    /// Concatenated framing: walk forward (there is no way back without terminators).
+    fn find_end_fixed(
+        input: &'a [u8],
+        body: usize,
+    ) -> Result<(usize, usize, usize, u64), ParseError> {
+        let mut pos = body;
+        let mut ordinal = 1 + Self::ordinals_before(input, body);
+        let mut tail = None;
+        while let Some(framed) = step(input, pos, Framing::Concatenated) {
+            let r = framed.record.map_err(|e| e.located(ordinal, Framing::Concatenated))?;
+            match r.record_type() {
+                Some(RecordType::END) => {
+                    let trailer = framed.next;
+                    let mut after = framed.next;
+                    let mut n = ordinal;
+                    while let Some(f) = step(input, after, Framing::Concatenated) {
+                        n += 1;
+                        let r = f.record.map_err(|e| e.located(n, Framing::Concatenated))?;
+                        if r.record_type() != Some(RecordType::INPUT_ERROR) {
+                            return Err(ParseError::new(
+                                ErrorCategory::RecordAfter999,
+                                r.offset(),
+                                "only 910 error records may follow the 999 end record",
+                            )
+                            .with_record_type(r.record_type())
+                            .located(n, Framing::Concatenated));
+                        }
+                        after = f.next;
+                    }
+                    return Ok((tail.unwrap_or(r.offset()), r.offset(), trailer, ordinal));
+                }
+                Some(RecordType::CLEAR_ADDRESS) => {
+                    tail.get_or_insert(r.offset());
+                }
+                _ => tail = None,
+            }
+            pos = framed.next;
+            ordinal += 1;
+        }
+        Err(ParseError::new(ErrorCategory::Missing999, input.len(), "the file has no 999 end record")
+            .located(ordinal, Framing::Concatenated))
+    }
+
+    /// Records (concatenated) or lines before `offset`.
+    fn ordinals_before(input: &[u8], offset: usize) -> u64 {
+        match Framing::detect(input) {
+            Framing::Lines => memchr_iter(b'\n', &input[..offset]).count() as u64,
+            Framing::Concatenated => {
+                let mut pos = 0;
+                let mut n = 0;
+                while let Some(f) = step(input, pos, Framing::Concatenated) {
+                    if f.next > offset || f.record.as_ref().map_or(true, |r| r.offset() >= offset) {
+                        break;
+                    }
+                    n += 1;
+                    pos = f.next;
+                }
+                n
+            }
+        }
+    }
+
+    /// Fills in the line (or record number) of an error from its byte offset.
+    pub fn locate(&self, error: ParseError) -> ParseError {
+        let n = Self::ordinals_before(self.input, error.position.offset as usize) + 1;
+        error.located(n, self.framing)
+    }
+
+    /// Fills in lines for many errors in one pass over the input.
+    pub(crate) fn locate_all(&self, errors: &mut [ParseError]) {
+        errors.sort_by_key(|e| e.position.offset);
+        match self.framing {
+            Framing::Lines => {
+                let (mut at, mut lines) = (0usize, 0u64);
+                for e in errors.iter_mut() {
+                    let offset = (e.position.offset as usize).min(self.input.len());
+                    lines += memchr_iter(b'\n', &self.input[at..offset]).count() as u64;
+                    at = offset;
+                    e.position = Position { offset: e.position.offset, line: lines + 1, lines: true };
+                }
+            }
+            Framing::Concatenated => {
+                for e in errors.iter_mut() {
+                    *e = self.locate(e.clone());
+                }
+            }
+        }
+    }
+
+    /// The input bytes.
+    pub fn input(&self) -> &'a [u8] {
+        self.input
+    }
+
+    /// The framing detected.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// The options the extract was opened with.
+    pub fn options(&self) -> ExtractOptions {
+        self.options
+    }
+
+    /// The 000 start record.
+    pub fn start_record(&self) -> Record<'a> {
+        self.start
+    }
+
+    /// The 999 end record.
+    pub fn end_record(&self) -> Record<'a> {
+        self.end
+    }
+
+    /// 000 OPGAVENR, the task number (6 digits as they stand).
+    pub fn opgavenr(&self) -> &'a [u8] {
+        self.start.field(&r000::OPGAVENR).present()
+    }
+
+    /// 000 PRODDTO, the production date (validated by [`Extract::open`]).
+    pub fn proddto(&self) -> Option<NaiveDate> {
+        self.start.field(&r000::PRODDTO).d8().ok().flatten()
+    }
+
+    /// 000 PRODDTOFORRIG, the previous production date; `None` when zeros.
+    pub fn proddto_forrig(&self) -> Option<NaiveDate> {
+        self.start.field(&r000::PRODDTOFORRIG).d8().ok().flatten()
+    }
+
+    /// 999 TAELLER as written.
+    pub fn taeller(&self) -> Option<u64> {
+        self.end.field(&r999::TAELLER).number().ok().flatten()
+    }
+
+    /// The number of 997 receipts.
+    pub fn receipt_count(&self) -> u64 {
+        self.receipt_count
+    }
+
+    /// The 997 receipts.
+    pub fn receipts(&self) -> Records<'a> {
+        Records::new(self.input, self.receipts.clone(), self.framing, 2)
+    }
+
+    /// The person blocks, in file order.
+    pub fn blocks(&self) -> Blocks<'a> {
+        Blocks::new(self, self.blocks.clone(), Some(2 + self.receipt_count))
+    }
+
+    /// The byte range of the person blocks.
+    pub fn blocks_range(&self) -> Range<usize> {
+        self.blocks.clone()
+    }
+
+    /// Splits the person blocks into about `parts` ranges that each start at a block boundary,
+    /// for parallel work. Concatenated framing is never split (its records cannot be found
+    /// from an arbitrary offset).
+    pub fn block_chunks(&self, parts: usize) -> Vec<Blocks<'a>> {
+        let Range { start, end } = self.blocks.clone();
+        if self.framing == Framing::Concatenated || parts <= 1 || end - start < 1 << 16 {
+            return vec![self.blocks()];
+        }
+        let mut cuts = vec![start];
+        for i in 1..parts {
+            let target = start + (end - start) / parts * i;
+            let cut = self.next_block_start(target.max(*cuts.last().unwrap_or(&start)), end);
+            if cut > *cuts.last().unwrap_or(&start) && cut < end {
+                cuts.push(cut);
+            }
+        }
+        cuts.push(end);
+        cuts.windows(2)
+            .enumerate()
+            .map(|(i, w)| Blocks::new(self, w[0]..w[1], (i == 0).then_some(2 + self.receipt_count)))
+            .collect()
+    }
+
+    /// The first line start at or after `pos` whose key differs from the line before it.
+    fn next_block_start(&self, pos: usize, end: usize) -> usize {
+        let input = self.input;
+        let mut s = match memchr::memchr(b'\n', &input[pos..end]) {
+            Some(i) => pos + i + 1,
+            None => return end,
+        };
+        let key = |line: &[u8]| -> [u8; 10] { block_key(line) };
+        let mut prev_key = {
+            let p = memrchr(b'\n', &input[..s - 1]).map_or(0, |i| i + 1);
+            key(line_at(input, p).0)
+        };
+        while s < end {
+            let (line, next, _) = line_at(input, s);
+            let k = key(line);
+            if k != prev_key {
+                return s;
+            }
+            prev_key = k;
+            s = next;
+        }
+        end
+    }
+
+    /// The 003 records of the tail, in file order.
+    pub fn tail(&self) -> Records<'a> {
+        let first = self.end_line.saturating_sub(self.tail_len_hint());
+        Records::new(self.input, self.tail.clone(), self.framing, first)
+    }
+
+    fn tail_len_hint(&self) -> u64 {
+        match self.framing {
+            Framing::Lines => memchr_iter(b'\n', &self.input[self.tail.clone()]).count() as u64,
+            Framing::Concatenated => {
+                Records::new(self.input, self.tail.clone(), self.framing, 0).count() as u64
+            }
+        }
+    }
+
+    /// The byte range of the 003 tail.
+    pub fn tail_range(&self) -> Range<usize> {
+        self.tail.clone()
+    }
+
+    /// An index of the 003 tail by PNR, for reaching each person's 003 record(s).
+    pub fn tail_index(&self) -> TailIndex<'a> {
+        let mut entries: Vec<(u32, usize)> = self
+            .tail()
+            .filter_map(Result::ok)
+            .filter_map(|r| r.pnr().map(|p| (p.key(), r.offset())))
+            .collect();
+        entries.sort_by_key(|&(k, _)| k);
+        TailIndex { input: self.input, framing: self.framing, entries }
+    }
+
+    /// The 910 records after the 999.
+    pub fn trailer(&self) -> Records<'a> {
+        Records::new(self.input, self.trailer.clone(), self.framing, self.end_line + 1)
+    }
+}
+
+fn unreachable_end<T>(offset: usize) -> Result<T, ParseError> {
+    Err(ParseError::new(ErrorCategory::Missing999, offset, "the 999 end record cannot be read"))
+}
+
+/// Positions 4-13 of a raw line, blank-padded.
+fn block_key(line: &[u8]) -> [u8; 10] {
+    let mut key = [b' '; 10];
+    if let Some(k) = line.get(3..line.len().min(13)) {
+        key[..k.len()].copy_from_slice(k);
+    }
+    key
+}
+
+impl ParseError {
+    pub(crate) fn located(mut self, line: u64, framing: Framing) -> ParseError {
+        self.position.line = line;
+        self.position.lines = framing == Framing::Lines;
+        self
+    }
+}
+
+/// Records of one region (receipts, tail, trailer), each a `Result`.
+#[derive(Clone, Debug)]
+pub struct Records<'a> {
+    input: &'a [u8],
+    pos: usize,
+    end: usize,
+    framing: Framing,
+    line: u64,
+    report: FramingReport,
+}
+
+/// The 003 tail's records.
+pub type TailRecords<'a> = Records<'a>;
+
+impl<'a> Records<'a> {
+    fn new(input: &'a [u8], range: Range<usize>, framing: Framing, line: u64) -> Records<'a> {
+        Records { input, pos: range.start, end: range.end, framing, line, report: FramingReport::default() }
+    }
+
+    /// What the records read so far showed of the framing.
+    pub fn framing_report(&self) -> &FramingReport {
+        &self.report
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let framed = frame_at(self.input, self.pos, self.framing, &mut self.report)?;
+        self.pos = framed.next;
+        let line = self.line;
+        self.line += 1;
+        Some(framed.record.map_err(|e| e.located(line, self.framing)))
+    }
+}
+
+/// The person blocks of a range, in order. Each item is a block or the structural error that
+/// stands where a block should (the iteration goes on after it, except after a framing error
+/// in concatenated framing, which ends it).
+#[derive(Clone, Debug)]
+pub struct Blocks<'a> {
+    input: &'a [u8],
+    pos: usize,
+    end: usize,
+    framing: Framing,
+    options: ExtractOptions,
+    /// The line (or record number) at `pos`, when known.
+    line: Option<u64>,
+}
+
+/// One unit of the input while grouping: a line, or a framed record.
+struct Unit {
+    next: usize,
+    record_type: Option<RecordType>,
+    key: [u8; 10],
+    fatal: Option<ParseError>,
+}
+
+impl<'a> Blocks<'a> {
+    fn new(extract: &Extract<'a>, range: Range<usize>, line: Option<u64>) -> Blocks<'a> {
+        Blocks {
+            input: extract.input,
+            pos: range.start,
+            end: range.end,
+            framing: extract.framing,
+            options: extract.options,
+            line,
+        }
+    }
+
+    /// The input and the byte range the iterator covers from where it stands.
+    pub(crate) fn range_parts(&self) -> (&'a [u8], Range<usize>) {
+        (self.input, self.pos..self.end)
+    }
+
+    fn unit_at(&self, pos: usize) -> Unit {
+        match self.framing {
+            Framing::Lines => {
+                let (line, next, _) = line_at(self.input, pos);
+                Unit { next, record_type: type_of(line), key: block_key(line), fatal: None }
+            }
+            Framing::Concatenated => match step(self.input, pos, self.framing) {
+                Some(Framed { record: Ok(r), next }) => Unit {
+                    next,
+                    record_type: r.record_type(),
+                    key: block_key(r.bytes()),
+                    fatal: None,
+                },
+                Some(Framed { record: Err(e), .. }) => {
+                    Unit { next: self.end, record_type: None, key: [b' '; 10], fatal: Some(e) }
+                }
+                None => Unit { next: self.end, record_type: None, key: [b' '; 10], fatal: None },
+            },
+        }
+    }
+
+    /// True when a record of this type may continue a person block: a person record, or (in
+    /// line framing) a type the specification does not define.
+    fn continues_block(&self, rt: Option<RecordType>) -> bool {
+        match rt {
+            Some(rt) if rt.is_known() => rt.is_person_record(),
+            _ => self.framing == Framing::Lines,
+        }
+    }
+
+    fn error(&self, e: ParseError, line: Option<u64>) -> ParseError {
+        match line {
+            Some(l) => e.located(l, self.framing),
+            None => e,
+        }
+    }
+}
+
+impl<'a> Iterator for Blocks<'a> {
+    type Item = Result<PersonBlock<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let start = self.pos;
+        let line = self.line;
+        let first = self.unit_at(start);
+        if let Some(e) = first.fatal {
+            self.pos = self.end;
+            return Some(Err(self.error(e, line)));
+        }
+        self.pos = first.next;
+        self.line = self.line.map(|l| l + 1);
+        let misplaced = |category, detail: &str| {
+            Some(Err(self.error(
+                ParseError::new(category, start, detail.to_string())
+                    .with_record_type(first.record_type),
+                line,
+            )))
+        };
+        match first.record_type {
+            Some(RecordType::START) => {
+                return misplaced(ErrorCategory::Misplaced000, "a 000 start record must come first")
+            }
+            Some(RecordType::END) => {
+                return misplaced(
+                    ErrorCategory::RecordAfter999,
+                    "records follow this 999 end record; only 910 error records may",
+                )
+            }
+            Some(rt) if rt.is_known() && !rt.is_person_record() => {
+                return misplaced(
+                    ErrorCategory::MisplacedRecord,
+                    "this record type belongs before the person blocks (997), after them (003) \
+                     or after the 999 end record (910)",
+                )
+            }
+            Some(rt) if rt.is_known() => {}
+            _ => {
+                return misplaced(
+                    ErrorCategory::UnknownRecordType,
+                    "record type not defined by the specification, outside a person block",
+                )
+            }
+        }
+        let mut count = 1u32;
+        while self.pos < self.end {
+            let unit = self.unit_at(self.pos);
+            if unit.fatal.is_some() || unit.key != first.key || !self.continues_block(unit.record_type)
+            {
+                break;
+            }
+            self.pos = unit.next;
+            self.line = self.line.map(|l| l + 1);
+            count += 1;
+        }
+        let Some(pnr) = Pnr::from_digits(&first.key) else {
+            return Some(Err(self.error(
+                ParseError::new(
+                    ErrorCategory::BadPnr,
+                    start,
+                    "positions 4-13 of a person record must hold a 10-digit personal number",
+                )
+                .with_record_type(first.record_type)
+                .with_field("PNR"),
+                line,
+            )));
+        };
+        if first.record_type != Some(RecordType::PERSON) {
+            return Some(Err(self.error(
+                ParseError::new(
+                    ErrorCategory::MisplacedRecord,
+                    start,
+                    "a person block must start with its 001 record",
+                )
+                .with_record_type(first.record_type)
+                .with_person(Some(pnr)),
+                line,
+            )));
+        }
+        Some(Ok(PersonBlock {
+            input: self.input,
+            range: start..self.pos,
+            framing: self.framing,
+            options: self.options,
+            pnr,
+            records: count,
+            line: line.unwrap_or(0),
+        }))
+    }
+}
+
+/// One person's block: consecutive records 001-099 (but 003) with one PNR, 001 first. A view
+/// of the input; its 003 record is in the tail ([`Extract::tail_index`]).
+#[derive(Clone, Debug)]
+pub struct PersonBlock<'a> {
+    input: &'a [u8],
+    range: Range<usize>,
+    framing: Framing,
+    options: ExtractOptions,
+    pnr: Pnr,
+    records: u32,
+    line: u64,
+}
+
+impl<'a> PersonBlock<'a> {
+    /// The person's PNR (positions 4-13 of every record of the block).
+    pub fn pnr(&self) -> Pnr {
+        self.pnr
+    }
+
+    /// The block's bytes as they stand in the input, terminators included.
+    pub fn bytes(&self) -> &'a [u8] {
+        &self.input[self.range.clone()]
+    }
+
+    /// The block's byte range in the input.
+    pub fn range(&self) -> Range<usize> {
+        self.range.clone()
+    }
+
+    /// The byte offset of the block's 001 record.
+    pub fn offset(&self) -> usize {
+        self.range.start
+    }
+
+    /// The number of records in the block.
+    pub fn record_count(&self) -> u32 {
+        self.records
+    }
+
+    /// The block's records, each checked for framing (not yet for field contents; see
+    /// [`PersonBlock::validate`]).
+    pub fn records(&self) -> BlockRecords<'a> {
+        BlockRecords {
+            inner: Records::new(self.input, self.range.clone(), self.framing, self.line),
+            strict_unknown: self.options.strict_unknown,
+        }
+    }
+
+    /// The 001 record.
+    pub fn person(&self) -> Option<Record<'a>> {
+        self.records().next().and_then(Result::ok)
+    }
+
+    /// The first record of a type.
+    pub fn find(&self, rt: RecordType) -> Option<Record<'a>> {
+        self.records().filter_map(Result::ok).find(|r| r.record_type() == Some(rt))
+    }
+
+    /// 001 STATUS.
+    pub fn status(&self) -> Option<u8> {
+        let n = self.person()?.field(&r001::STATUS).number().ok()??;
+        u8::try_from(n).ok()
+    }
+
+    /// 001 PNRGAELD, the valid PNR of a retired one.
+    pub fn pnr_gaeld(&self) -> Option<Pnr> {
+        self.person()?.field(&r001::PNRGAELD).pnr()
+    }
+
+    /// 002 KOMKOD, the current municipality; `None` without a 002 or with a blank code.
+    pub fn municipality(&self) -> Option<u16> {
+        let n = self.find(RecordType::ADDRESS)?.field(&r002::KOMKOD).number().ok()??;
+        u16::try_from(n).ok().filter(|&k| k != 0)
+    }
+
+    /// The birth date: 001 FOED_DT, or when blank the PNR's date by the century rule.
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        let from_record = self.person().and_then(|p| p.field(&r001::FOED_DT).d10().ok().flatten());
+        from_record.or_else(|| self.pnr.birth_date())
+    }
+
+    /// Validates every record: framing, field contents, PNR of every record equal to the
+    /// block's. Undefined record types are reported through `warn` (or as errors under
+    /// `strict_unknown`). Returns the first error.
+    pub fn validate(&self, mut warn: impl FnMut(ParseError)) -> Result<(), ParseError> {
+        let mut records = self.records();
+        loop {
+            let line = records.inner.line;
+            match records.next() {
+                None => return Ok(()),
+                Some(Ok(r)) if r.layout().is_none() => {
+                    warn(unknown_carried(&r, line, self.framing).with_person(Some(self.pnr)))
+                }
+                Some(Ok(r)) => r
+                    .check_fields()
+                    .map_err(|e| e.located(line, self.framing).with_person(Some(self.pnr)))?,
+                Some(Err(e)) => return Err(e.with_person(Some(self.pnr))),
+            }
+        }
+    }
+}
+
+/// The records of one person block.
+#[derive(Clone, Debug)]
+pub struct BlockRecords<'a> {
+    inner: Records<'a>,
+    strict_unknown: bool,
+}
+
+impl BlockRecords<'_> {
+    /// What the records read so far showed of the framing.
+    pub fn framing_report(&self) -> &FramingReport {
+        self.inner.framing_report()
+    }
+}
+
+impl<'a> Iterator for BlockRecords<'a> {
+    type Item = Result<Record<'a>, ParseError>;
+
+    /// Yields each record. A record of an undefined type is yielded as it is (it is carried
+    /// through), or as an `unknown-record-type` error under `strict_unknown`.
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = self.inner.line;
+        Some(match self.inner.next()? {
+            Ok(r) if r.layout().is_none() && self.strict_unknown => {
+                Err(unknown_carried(&r, line, self.inner.framing).into_error())
+            }
+            other => other,
+        })
+    }
+}
+
+/// The warning for an undefined record type inside a person block.
+fn unknown_carried(r: &Record<'_>, line: u64, framing: Framing) -> ParseError {
+    ParseError::new(
+        ErrorCategory::UnknownRecordType,
+        r.offset(),
+        "record type not defined by the specification; carried through verbatim",
+    )
+    .with_record_type(r.record_type())
+    .located(line, framing)
+    .as_warning()
+}
+
+/// The 003 tail indexed by PNR.
+#[derive(Clone, Debug)]
+pub struct TailIndex<'a> {
+    input: &'a [u8],
+    framing: Framing,
+    entries: Vec<(u32, usize)>,
+}
+
+impl<'a> TailIndex<'a> {
+    /// The 003 record(s) of one person, in tail order.
+    pub fn records_of(&self, pnr: Pnr) -> impl Iterator<Item = Record<'a>> + '_ {
+        let from = self.entries.partition_point(|&(k, _)| k < pnr.key());
+        self.entries[from..]
+            .iter()
+            .take_while(move |&&(k, _)| k == pnr.key())
+            .filter_map(move |&(_, offset)| step(self.input, offset, self.framing)?.record.ok())
+    }
+
+    /// The number of indexed 003 records.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the tail is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}

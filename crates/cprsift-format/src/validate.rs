@@ -1,0 +1,387 @@
+//! Validating a whole extract in parallel: what `cprsift check` reports.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+use serde::Serialize;
+
+use crate::error::{ErrorCategory, ParseError, Severity};
+use crate::layout::fields::{r001, r002};
+use crate::{Blocks, Extract, ExtractOptions, Framing, FramingReport, RecordType};
+
+/// How many errors (and warnings) a report keeps in detail; the rest are only counted.
+pub const ERROR_DETAIL_LIMIT: usize = 100;
+
+/// Everything `cprsift check` tells an operator about one extract.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// The input's size in bytes.
+    pub bytes: u64,
+    /// The framing detected.
+    pub framing: Framing,
+    /// Terminators, trimming and padding seen.
+    pub framing_report: FramingReport,
+    /// 000 OPGAVENR.
+    pub opgavenr: Option<String>,
+    /// 000 PRODDTO (YYYY-MM-DD).
+    pub proddto: Option<String>,
+    /// 000 PRODDTOFORRIG (YYYY-MM-DD); none when zeros.
+    pub proddto_forrig: Option<String>,
+    /// Records per record type, 000 and 999 and 910 included.
+    pub records_by_type: BTreeMap<String, u64>,
+    /// All records, 000 and 999 and 910 included.
+    pub records: u64,
+    /// Records counted as 999 TAELLER counts them (000, 999, 910 excluded).
+    pub counted: u64,
+    /// 999 TAELLER as written.
+    pub taeller: Option<u64>,
+    /// Person blocks.
+    pub persons: u64,
+    /// Persons per 001 STATUS.
+    pub status_counts: BTreeMap<String, u64>,
+    /// Persons per 002 KOMKOD.
+    pub municipality_counts: BTreeMap<String, u64>,
+    /// The first errors, in file order.
+    pub errors: Vec<ParseError>,
+    /// All errors.
+    pub error_count: u64,
+    /// The first warnings, in file order.
+    pub warnings: Vec<ParseError>,
+    /// All warnings.
+    pub warning_count: u64,
+}
+
+impl CheckReport {
+    /// True when the extract has no error.
+    pub fn is_valid(&self) -> bool {
+        self.error_count == 0
+    }
+
+    fn failed(bytes: usize, framing: Framing, error: ParseError) -> CheckReport {
+        CheckReport {
+            bytes: bytes as u64,
+            framing,
+            framing_report: FramingReport::default(),
+            opgavenr: None,
+            proddto: None,
+            proddto_forrig: None,
+            records_by_type: BTreeMap::new(),
+            records: 0,
+            counted: 0,
+            taeller: None,
+            persons: 0,
+            status_counts: BTreeMap::new(),
+            municipality_counts: BTreeMap::new(),
+            errors: vec![error],
+            error_count: 1,
+            warnings: Vec::new(),
+            warning_count: 0,
+        }
+    }
+}
+
+/// What one part of the input contributes to the report.
+#[derive(Default)]
+struct Tally {
+    types: BTreeMap<u16, u64>,
+    units: u64,
+    persons: u64,
+    statuses: BTreeMap<u64, u64>,
+    municipalities: BTreeMap<u64, u64>,
+    framing: FramingReport,
+    errors: Vec<ParseError>,
+    error_count: u64,
+    warnings: Vec<ParseError>,
+    warning_count: u64,
+    keys: RoaringBitmap,
+}
+
+impl Tally {
+    fn push(&mut self, e: ParseError) {
+        let (list, count) = match e.severity {
+            Severity::Error => (&mut self.errors, &mut self.error_count),
+            Severity::Warning => (&mut self.warnings, &mut self.warning_count),
+        };
+        *count += 1;
+        if list.len() < ERROR_DETAIL_LIMIT {
+            list.push(e);
+        }
+    }
+
+    /// Counts a record that 999 TAELLER counts.
+    fn count(&mut self, rt: Option<RecordType>) {
+        self.units += 1;
+        self.count_type(rt);
+    }
+
+    /// Counts a record by type only (000, 999, 910).
+    fn count_type(&mut self, rt: Option<RecordType>) {
+        if let Some(rt) = rt {
+            *self.types.entry(rt.0).or_default() += 1;
+        }
+    }
+
+    fn merge(mut self, other: Tally) -> Tally {
+        for (k, v) in other.types {
+            *self.types.entry(k).or_default() += v;
+        }
+        for (k, v) in other.statuses {
+            *self.statuses.entry(k).or_default() += v;
+        }
+        for (k, v) in other.municipalities {
+            *self.municipalities.entry(k).or_default() += v;
+        }
+        self.units += other.units;
+        self.persons += other.persons;
+        self.framing.merge(&other.framing);
+        self.error_count += other.error_count;
+        self.warning_count += other.warning_count;
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+        self.keys |= other.keys;
+        self
+    }
+
+    /// Validates the blocks of one chunk.
+    fn blocks(blocks: Blocks<'_>, lines: bool) -> (Tally, RoaringBitmap) {
+        let mut t = Tally::default();
+        let mut duplicates = RoaringBitmap::new();
+        for item in blocks {
+            let block = match item {
+                Ok(b) => b,
+                Err(e) => {
+                    // A structural error stands for one or more records; count one here, the
+                    // exact count comes from the line count below.
+                    t.count(e.record_type);
+                    t.push(e);
+                    continue;
+                }
+            };
+            t.persons += 1;
+            if !t.keys.insert(block.pnr().key()) {
+                duplicates.insert(block.pnr().key());
+            }
+            let mut records = block.records();
+            for record in records.by_ref() {
+                let r = match record {
+                    Ok(r) => r,
+                    Err(e) => {
+                        t.count(e.record_type);
+                        t.push(e.with_person(Some(block.pnr())));
+                        continue;
+                    }
+                };
+                t.count(r.record_type());
+                if r.layout().is_none() {
+                    t.push(
+                        ParseError::new(
+                            ErrorCategory::UnknownRecordType,
+                            r.offset(),
+                            "record type not defined by the specification; carried through verbatim",
+                        )
+                        .with_record_type(r.record_type())
+                        .with_person(Some(block.pnr()))
+                        .as_warning(),
+                    );
+                    continue;
+                }
+                if let Err(e) = r.check_fields() {
+                    t.push(e.with_person(Some(block.pnr())));
+                }
+                match r.record_type() {
+                    Some(RecordType::PERSON) => {
+                        if let Ok(Some(s)) = r.field(&r001::STATUS).number() {
+                            *t.statuses.entry(s).or_default() += 1;
+                        }
+                    }
+                    Some(RecordType::ADDRESS) => {
+                        if let Ok(Some(k)) = r.field(&r002::KOMKOD).number() {
+                            *t.municipalities.entry(k).or_default() += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            t.framing.merge(records.framing_report());
+        }
+        if lines {
+            // Exact record count of the chunk, however the errors grouped them.
+            t.units = 0;
+        }
+        (t, duplicates)
+    }
+}
+
+impl<'a> Extract<'a> {
+    /// Validates the whole extract, splitting the person blocks across the threads of the
+    /// current rayon pool: every record's framing and fields, the block structure, duplicate
+    /// persons, the 003 tail, the 910 records, and 999 TAELLER against the records counted.
+    pub fn check(&self) -> CheckReport {
+        let lines = self.framing() == Framing::Lines;
+        let chunks = self.block_chunks(rayon::current_num_threads() * 4);
+        let parts: Vec<(Tally, RoaringBitmap, u64)> = chunks
+            .into_par_iter()
+            .map(|chunk| {
+                let units = if lines { chunk.line_count() } else { 0 };
+                let (t, dups) = Tally::blocks(chunk.clone(), lines);
+                (t, dups, units)
+            })
+            .collect();
+
+        let mut total = Tally::default();
+        let mut seen = RoaringBitmap::new();
+        let mut body_units = 0;
+        let chunks = self.block_chunks(rayon::current_num_threads() * 4);
+        for ((tally, mut dups, units), chunk) in parts.into_iter().zip(chunks) {
+            body_units += if lines { units } else { tally.units };
+            dups |= &tally.keys & &seen;
+            if !dups.is_empty() {
+                // Report the second and later blocks of a key, not its first.
+                let mut met = RoaringBitmap::new();
+                for block in chunk.filter_map(Result::ok) {
+                    let key = block.pnr().key();
+                    if dups.contains(key) && (seen.contains(key) || !met.insert(key)) {
+                        total.push(
+                            ParseError::new(
+                                ErrorCategory::DuplicatePerson,
+                                block.offset(),
+                                "this person already had a block earlier in the file",
+                            )
+                            .with_record_type(Some(RecordType::PERSON))
+                            .with_person(Some(block.pnr())),
+                        );
+                    }
+                }
+            }
+            seen |= &tally.keys;
+            total = total.merge(tally);
+        }
+        total.units = body_units;
+        self.check_edges(&mut total);
+        self.report(total)
+    }
+
+    /// Start, receipts, tail, end and trailer.
+    fn check_edges(&self, t: &mut Tally) {
+        t.count_type(Some(RecordType::START));
+        for records in [self.receipts(), self.tail()] {
+            let is_tail = records.clone().next().is_some_and(|r| {
+                r.is_ok_and(|r| r.record_type() == Some(RecordType::CLEAR_ADDRESS))
+            });
+            let mut records = records;
+            for record in records.by_ref() {
+                match record {
+                    Ok(r) => {
+                        t.count(r.record_type());
+                        if let Err(e) = r.check_fields() {
+                            t.push(e);
+                        }
+                        if is_tail && r.pnr().is_none() {
+                            t.push(
+                                ParseError::new(
+                                    ErrorCategory::BadPnr,
+                                    r.offset(),
+                                    "positions 4-13 of a 003 record must hold a 10-digit personal number",
+                                )
+                                .with_record_type(r.record_type())
+                                .with_field("PNR"),
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        t.count(e.record_type);
+                        t.push(e);
+                    }
+                }
+            }
+            t.framing.merge(records.framing_report());
+        }
+        let counted = t.units;
+        t.count_type(Some(RecordType::END));
+        let mut trailer = self.trailer();
+        for record in trailer.by_ref() {
+            match record {
+                Ok(r) => {
+                    t.count_type(r.record_type());
+                    if let Err(e) = r.check_fields() {
+                        t.push(e);
+                    }
+                }
+                Err(e) => t.push(e),
+            }
+        }
+        t.framing.merge(trailer.framing_report());
+        // 000 and 999 lines count in the framing report too.
+        let mut edges = FramingReport::default();
+        for offset in [self.start_record().offset(), self.end_record().offset()] {
+            let _ = crate::framing::frame_at(self.input(), offset, self.framing(), &mut edges);
+        }
+        edges.eof_marker = self.input().last() == Some(&crate::framing::EOF_MARKER);
+        t.framing.merge(&edges);
+        match self.taeller() {
+            Some(n) if n == counted => {}
+            found => t.push(
+                ParseError::new(
+                    ErrorCategory::CounterMismatch,
+                    self.end_record().offset(),
+                    format!(
+                        "TAELLER says {}, the file has {counted} records besides 000, 999 and 910",
+                        found.map_or("nothing".to_string(), |n| n.to_string())
+                    ),
+                )
+                .with_record_type(Some(RecordType::END))
+                .with_field("TAELLER"),
+            ),
+        }
+        t.units = counted;
+    }
+
+    fn report(&self, mut t: Tally) -> CheckReport {
+        self.locate_all(&mut t.errors);
+        self.locate_all(&mut t.warnings);
+        t.errors.truncate(ERROR_DETAIL_LIMIT);
+        t.warnings.truncate(ERROR_DETAIL_LIMIT);
+        let records = t.types.values().sum();
+        let iso = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+        CheckReport {
+            bytes: self.input().len() as u64,
+            framing: self.framing(),
+            framing_report: t.framing,
+            opgavenr: Some(String::from_utf8_lossy(self.opgavenr()).into_owned()),
+            proddto: iso(self.proddto()),
+            proddto_forrig: iso(self.proddto_forrig()),
+            records_by_type: t.types.iter().map(|(k, v)| (format!("{k:03}"), *v)).collect(),
+            records,
+            counted: t.units,
+            taeller: self.taeller(),
+            persons: t.persons,
+            status_counts: t.statuses.iter().map(|(k, v)| (format!("{k:02}"), *v)).collect(),
+            municipality_counts: t
+                .municipalities
+                .iter()
+                .map(|(k, v)| (format!("{k:04}"), *v))
+                .collect(),
+            errors: t.errors,
+            error_count: t.error_count,
+            warnings: t.warnings,
+            warning_count: t.warning_count,
+        }
+    }
+}
+
+impl Blocks<'_> {
+    /// The number of lines in the range (line framing).
+    fn line_count(&self) -> u64 {
+        let (input, range) = self.range_parts();
+        memchr::memchr_iter(b'\n', &input[range]).count() as u64
+    }
+}
+
+/// Checks `input` as `cprsift check` does: opens it and validates everything.
+pub fn check(input: &[u8], options: ExtractOptions) -> CheckReport {
+    match Extract::open(input, options) {
+        Ok(extract) => extract.check(),
+        Err(e) => CheckReport::failed(input.len(), Framing::detect(input), e),
+    }
+}

@@ -1,0 +1,2 @@
+//! cprgen.
+fn main() {}
