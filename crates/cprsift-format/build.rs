@@ -27,9 +27,15 @@ fn main() {
     let mut layouts: BTreeMap<(u16, String), Vec<Row>> = BTreeMap::new();
     for (n, line) in text.lines().enumerate().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
-        assert!(cols.len() >= 13, "records.tsv line {}: too few columns", n + 1);
+        assert!(
+            cols.len() >= 13,
+            "records.tsv line {}: too few columns",
+            n + 1
+        );
         let num = |i: usize| -> usize {
-            cols[i].parse().unwrap_or_else(|_| panic!("records.tsv line {}: column {i}", n + 1))
+            cols[i]
+                .parse()
+                .unwrap_or_else(|_| panic!("records.tsv line {}: column {i}", n + 1))
         };
         let row = Row {
             record_type: cols[0].parse().expect("record_type is 3 digits"),
@@ -43,7 +49,10 @@ fn main() {
             ty: cols[10].to_string(),
             verified: cols[12].to_string(),
         };
-        layouts.entry((row.record_type, row.variant.clone())).or_default().push(row);
+        layouts
+            .entry((row.record_type, row.variant.clone()))
+            .or_default()
+            .push(row);
     }
 
     let mut out = String::new();
@@ -53,11 +62,24 @@ fn main() {
         // The table's own invariant: fields are contiguous and fill the record exactly.
         let mut next = 1;
         for r in rows {
-            assert_eq!(r.start, next, "{record_type:03} {variant} {}: not contiguous", r.field);
-            assert_eq!(r.end - r.start + 1, r.length, "{record_type:03} {}: length", r.field);
+            assert_eq!(
+                r.start, next,
+                "{record_type:03} {variant} {}: not contiguous",
+                r.field
+            );
+            assert_eq!(
+                r.end - r.start + 1,
+                r.length,
+                "{record_type:03} {}: length",
+                r.field
+            );
             next = r.end + 1;
         }
-        assert_eq!(next - 1, rows[0].record_length, "{record_type:03} {variant}: total length");
+        assert_eq!(
+            next - 1,
+            rows[0].record_length,
+            "{record_type:03} {variant}: total length"
+        );
 
         let ident = layout_ident(*record_type, variant);
         let mut fields = String::new();
@@ -106,7 +128,11 @@ fn main() {
         statics.push((*record_type, rows[0].record_length, ident));
     }
 
-    writeln!(out, "/// Every layout of the table, in (record type, variant) order.").unwrap();
+    writeln!(
+        out,
+        "/// Every layout of the table, in (record type, variant) order."
+    )
+    .unwrap();
     writeln!(out, "pub static ALL: [&Layout; {}] = [", statics.len()).unwrap();
     for (_, _, ident) in &statics {
         writeln!(out, "    &{ident},").unwrap();
@@ -123,16 +149,32 @@ fn main() {
     for (rt, mut list) in by_type {
         list.sort();
         let refs: Vec<String> = list.iter().map(|(_, i)| format!("&{i}")).collect();
-        writeln!(out, "static VARIANTS_{rt:03}: [&Layout; {}] = [{}];", refs.len(), refs.join(", "))
-            .unwrap();
+        writeln!(
+            out,
+            "static VARIANTS_{rt:03}: [&Layout; {}] = [{}];",
+            refs.len(),
+            refs.join(", ")
+        )
+        .unwrap();
         writeln!(arms, "        {rt} => &VARIANTS_{rt:03},").unwrap();
     }
-    writeln!(out, "\n/// The layouts of one record type, shortest first; empty when the type is not defined.")
-        .unwrap();
-    writeln!(out, "pub fn variants_of(record_type: u16) -> &'static [&'static Layout] {{").unwrap();
+    writeln!(
+        out,
+        "\n/// The layouts of one record type, shortest first; empty when the type is not defined."
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub fn variants_of(record_type: u16) -> &'static [&'static Layout] {{"
+    )
+    .unwrap();
     writeln!(out, "    match record_type {{\n{arms}").unwrap();
     writeln!(out, "        _ => &[],\n    }}\n}}\n").unwrap();
-    writeln!(out, "/// Typed field constants, one module per layout.\npub mod fields {{\n{modules}}}").unwrap();
+    writeln!(
+        out,
+        "/// Typed field constants, one module per layout.\npub mod fields {{\n{modules}}}"
+    )
+    .unwrap();
 
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this")).join("layouts.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");

@@ -8,7 +8,11 @@ fn digits<const N: usize>(bytes: &[u8]) -> Option<u32> {
     if bytes.len() != N || !bytes.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(bytes.iter().fold(0, |acc, &b| acc * 10 + u32::from(b - b'0')))
+    Some(
+        bytes
+            .iter()
+            .fold(0, |acc, &b| acc * 10 + u32::from(b - b'0')),
+    )
 }
 
 fn is_empty_date(bytes: &[u8]) -> bool {
@@ -30,9 +34,9 @@ pub fn parse_d8(bytes: &[u8]) -> Result<Option<NaiveDate>, BadDate> {
         digits::<2>(bytes.get(6..8).ok_or(BadDate)?),
     );
     match (y, m, d, bytes.len()) {
-        (Some(y), Some(m), Some(d), 8) => {
-            NaiveDate::from_ymd_opt(y as i32, m, d).map(Some).ok_or(BadDate)
-        }
+        (Some(y), Some(m), Some(d), 8) => NaiveDate::from_ymd_opt(y as i32, m, d)
+            .map(Some)
+            .ok_or(BadDate),
         _ => Err(BadDate),
     }
 }
@@ -45,10 +49,14 @@ pub fn parse_d10(bytes: &[u8]) -> Result<Option<NaiveDate>, BadDate> {
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return Err(BadDate);
     }
-    match (digits::<4>(&bytes[..4]), digits::<2>(&bytes[5..7]), digits::<2>(&bytes[8..])) {
-        (Some(y), Some(m), Some(d)) => {
-            NaiveDate::from_ymd_opt(y as i32, m, d).map(Some).ok_or(BadDate)
-        }
+    match (
+        digits::<4>(&bytes[..4]),
+        digits::<2>(&bytes[5..7]),
+        digits::<2>(&bytes[8..]),
+    ) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d)
+            .map(Some)
+            .ok_or(BadDate),
         _ => Err(BadDate),
     }
 }
@@ -67,13 +75,16 @@ impl Ts12 {
         if bytes.len() != 12 || !bytes.iter().all(u8::is_ascii_digit) {
             return Err(BadDate);
         }
-        let v = bytes.iter().fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'));
+        let v = bytes
+            .iter()
+            .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'));
         Ok((v != 0).then_some(Ts12(v)))
     }
 
     /// Builds a timestamp from a date and a time of day.
     pub fn from_date(date: NaiveDate, hour: u32, minute: u32) -> Ts12 {
-        let ymd = date.year() as u64 * 10_000 + u64::from(date.month()) * 100 + u64::from(date.day());
+        let ymd =
+            date.year() as u64 * 10_000 + u64::from(date.month()) * 100 + u64::from(date.day());
         Ts12(ymd * 10_000 + u64::from(hour) * 100 + u64::from(minute))
     }
 
@@ -115,7 +126,15 @@ impl fmt::Display for Ts12 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.digits();
         let s = |r: std::ops::Range<usize>| String::from_utf8_lossy(&d[r]).into_owned();
-        write!(f, "{}-{}-{} {}:{}", s(0..4), s(4..6), s(6..8), s(8..10), s(10..12))
+        write!(
+            f,
+            "{}-{}-{} {}:{}",
+            s(0..4),
+            s(4..6),
+            s(6..8),
+            s(8..10),
+            s(10..12)
+        )
     }
 }
 
@@ -166,7 +185,10 @@ mod tests {
         assert_eq!(Ts12::parse(b"000000000000"), Ok(None));
         assert_eq!(Ts12::parse(b"            "), Ok(None));
         assert_eq!(Ts12::parse(b"2001111920 0"), Err(BadDate));
-        assert_eq!(Ts12::from_date(date(2022, 5, 12), 0, 0).digits(), *b"202205120000");
+        assert_eq!(
+            Ts12::from_date(date(2022, 5, 12), 0, 0).digits(),
+            *b"202205120000"
+        );
     }
 
     #[test]

@@ -142,7 +142,11 @@ impl ParseError {
         ParseError {
             category,
             severity: Severity::Error,
-            position: Position { offset: offset as u64, line: 0, lines: true },
+            position: Position {
+                offset: offset as u64,
+                line: 0,
+                lines: true,
+            },
             record_type: None,
             field: None,
             person: None,

@@ -54,15 +54,21 @@ impl<'a> Extract<'a> {
     pub fn open(input: &'a [u8], options: ExtractOptions) -> Result<Extract<'a>, ParseError> {
         let framing = Framing::detect(input);
         let extract = Self::frame(input, framing, options)?;
-        extract.start.check_fields().map_err(|e| extract.locate(e))?;
+        extract
+            .start
+            .check_fields()
+            .map_err(|e| extract.locate(e))?;
         extract.end.check_fields().map_err(|e| extract.locate(e))?;
         Ok(extract)
     }
 
-    fn frame(input: &'a [u8], framing: Framing, options: ExtractOptions) -> Result<Self, ParseError> {
+    fn frame(
+        input: &'a [u8],
+        framing: Framing,
+        options: ExtractOptions,
+    ) -> Result<Self, ParseError> {
         let missing_000 = |detail: &str| {
-            ParseError::new(ErrorCategory::Missing000, 0, detail.to_string())
-                .located(1, framing)
+            ParseError::new(ErrorCategory::Missing000, 0, detail.to_string()).located(1, framing)
         };
         let first = step(input, 0, framing).ok_or_else(|| missing_000("the file is empty"))?;
         let start = match first.record {
@@ -76,7 +82,11 @@ impl<'a> Extract<'a> {
         // 997 receipts follow the start record.
         let mut pos = first.next;
         let mut receipt_count = 0;
-        while let Some(Framed { record: Ok(r), next }) = step(input, pos, framing) {
+        while let Some(Framed {
+            record: Ok(r),
+            next,
+        }) = step(input, pos, framing)
+        {
             if r.record_type() != Some(RecordType::RECEIPT) {
                 break;
             }
@@ -114,7 +124,11 @@ impl<'a> Extract<'a> {
         body: usize,
     ) -> Result<(usize, usize, usize, u64), ParseError> {
         let prev = |s: usize| (s > 0).then(|| memrchr(b'\n', &input[..s - 1]).map_or(0, |i| i + 1));
-        let mut cursor = if input.is_empty() { None } else { prev(input.len()) };
+        let mut cursor = if input.is_empty() {
+            None
+        } else {
+            prev(input.len())
+        };
         let mut trailer = input.len();
         let end = loop {
             let Some(s) = cursor.filter(|&s| s >= body) else {
@@ -161,8 +175,12 @@ impl<'a> Extract<'a> {
             pos = next;
             line += 1;
         }
-        ParseError::new(ErrorCategory::Missing999, input.len(), "the file has no 999 end record")
-            .located(line, Framing::Lines)
+        ParseError::new(
+            ErrorCategory::Missing999,
+            input.len(),
+            "the file has no 999 end record",
+        )
+        .located(line, Framing::Lines)
     }
 
     /// Concatenated framing: walk forward (there is no way back without terminators).
@@ -174,7 +192,9 @@ impl<'a> Extract<'a> {
         let mut ordinal = 1 + Self::ordinals_before(input, body);
         let mut tail = None;
         while let Some(framed) = step(input, pos, Framing::Concatenated) {
-            let r = framed.record.map_err(|e| e.located(ordinal, Framing::Concatenated))?;
+            let r = framed
+                .record
+                .map_err(|e| e.located(ordinal, Framing::Concatenated))?;
             match r.record_type() {
                 Some(RecordType::END) => {
                     let trailer = framed.next;
@@ -204,8 +224,12 @@ impl<'a> Extract<'a> {
             pos = framed.next;
             ordinal += 1;
         }
-        Err(ParseError::new(ErrorCategory::Missing999, input.len(), "the file has no 999 end record")
-            .located(ordinal, Framing::Concatenated))
+        Err(ParseError::new(
+            ErrorCategory::Missing999,
+            input.len(),
+            "the file has no 999 end record",
+        )
+        .located(ordinal, Framing::Concatenated))
     }
 
     /// Records (concatenated) or lines before `offset`.
@@ -243,7 +267,11 @@ impl<'a> Extract<'a> {
                     let offset = (e.position.offset as usize).min(self.input.len());
                     lines += memchr_iter(b'\n', &self.input[at..offset]).count() as u64;
                     at = offset;
-                    e.position = Position { offset: e.position.offset, line: lines + 1, lines: true };
+                    e.position = Position {
+                        offset: e.position.offset,
+                        line: lines + 1,
+                        lines: true,
+                    };
                 }
             }
             Framing::Concatenated => {
@@ -394,17 +422,30 @@ impl<'a> Extract<'a> {
             .filter_map(|r| r.pnr().map(|p| (p.key(), r.offset())))
             .collect();
         entries.sort_by_key(|&(k, _)| k);
-        TailIndex { input: self.input, framing: self.framing, entries }
+        TailIndex {
+            input: self.input,
+            framing: self.framing,
+            entries,
+        }
     }
 
     /// The 910 records after the 999.
     pub fn trailer(&self) -> Records<'a> {
-        Records::new(self.input, self.trailer.clone(), self.framing, self.end_line + 1)
+        Records::new(
+            self.input,
+            self.trailer.clone(),
+            self.framing,
+            self.end_line + 1,
+        )
     }
 }
 
 fn unreachable_end<T>(offset: usize) -> Result<T, ParseError> {
-    Err(ParseError::new(ErrorCategory::Missing999, offset, "the 999 end record cannot be read"))
+    Err(ParseError::new(
+        ErrorCategory::Missing999,
+        offset,
+        "the 999 end record cannot be read",
+    ))
 }
 
 /// Positions 4-13 of a raw line, blank-padded.
@@ -440,7 +481,14 @@ pub type TailRecords<'a> = Records<'a>;
 
 impl<'a> Records<'a> {
     fn new(input: &'a [u8], range: Range<usize>, framing: Framing, line: u64) -> Records<'a> {
-        Records { input, pos: range.start, end: range.end, framing, line, report: FramingReport::default() }
+        Records {
+            input,
+            pos: range.start,
+            end: range.end,
+            framing,
+            line,
+            report: FramingReport::default(),
+        }
     }
 
     /// What the records read so far showed of the framing.
@@ -507,19 +555,35 @@ impl<'a> Blocks<'a> {
         match self.framing {
             Framing::Lines => {
                 let (line, next, _) = line_at(self.input, pos);
-                Unit { next, record_type: type_of(line), key: block_key(line), fatal: None }
+                Unit {
+                    next,
+                    record_type: type_of(line),
+                    key: block_key(line),
+                    fatal: None,
+                }
             }
             Framing::Concatenated => match step(self.input, pos, self.framing) {
-                Some(Framed { record: Ok(r), next }) => Unit {
+                Some(Framed {
+                    record: Ok(r),
+                    next,
+                }) => Unit {
                     next,
                     record_type: r.record_type(),
                     key: block_key(r.bytes()),
                     fatal: None,
                 },
-                Some(Framed { record: Err(e), .. }) => {
-                    Unit { next: self.end, record_type: None, key: [b' '; 10], fatal: Some(e) }
-                }
-                None => Unit { next: self.end, record_type: None, key: [b' '; 10], fatal: None },
+                Some(Framed { record: Err(e), .. }) => Unit {
+                    next: self.end,
+                    record_type: None,
+                    key: [b' '; 10],
+                    fatal: Some(e),
+                },
+                None => Unit {
+                    next: self.end,
+                    record_type: None,
+                    key: [b' '; 10],
+                    fatal: None,
+                },
             },
         }
     }
@@ -566,7 +630,10 @@ impl<'a> Iterator for Blocks<'a> {
         };
         match first.record_type {
             Some(RecordType::START) => {
-                return misplaced(ErrorCategory::Misplaced000, "a 000 start record must come first")
+                return misplaced(
+                    ErrorCategory::Misplaced000,
+                    "a 000 start record must come first",
+                )
             }
             Some(RecordType::END) => {
                 return misplaced(
@@ -592,7 +659,9 @@ impl<'a> Iterator for Blocks<'a> {
         let mut count = 1u32;
         while self.pos < self.end {
             let unit = self.unit_at(self.pos);
-            if unit.fatal.is_some() || unit.key != first.key || !self.continues_block(unit.record_type)
+            if unit.fatal.is_some()
+                || unit.key != first.key
+                || !self.continues_block(unit.record_type)
             {
                 break;
             }
@@ -691,7 +760,9 @@ impl<'a> PersonBlock<'a> {
 
     /// The first record of a type.
     pub fn find(&self, rt: RecordType) -> Option<Record<'a>> {
-        self.records().filter_map(Result::ok).find(|r| r.record_type() == Some(rt))
+        self.records()
+            .filter_map(Result::ok)
+            .find(|r| r.record_type() == Some(rt))
     }
 
     /// 001 STATUS.
@@ -707,13 +778,19 @@ impl<'a> PersonBlock<'a> {
 
     /// 002 KOMKOD, the current municipality; `None` without a 002 or with a blank code.
     pub fn municipality(&self) -> Option<u16> {
-        let n = self.find(RecordType::ADDRESS)?.field(&r002::KOMKOD).number().ok()??;
+        let n = self
+            .find(RecordType::ADDRESS)?
+            .field(&r002::KOMKOD)
+            .number()
+            .ok()??;
         u16::try_from(n).ok().filter(|&k| k != 0)
     }
 
     /// The birth date: 001 FOED_DT, or when blank the PNR's date by the century rule.
     pub fn birth_date(&self) -> Option<NaiveDate> {
-        let from_record = self.person().and_then(|p| p.field(&r001::FOED_DT).d10().ok().flatten());
+        let from_record = self
+            .person()
+            .and_then(|p| p.field(&r001::FOED_DT).d10().ok().flatten());
         from_record.or_else(|| self.pnr.birth_date())
     }
 

@@ -20,7 +20,10 @@ pub struct FieldValue<'a> {
 pub(crate) fn field_of<'a>(data: &'a [u8], field: &Field) -> FieldValue<'a> {
     let start = field.start.min(data.len());
     let end = field.end().min(data.len());
-    FieldValue { present: &data[start..end], len: field.len }
+    FieldValue {
+        present: &data[start..end],
+        len: field.len,
+    }
 }
 
 impl<'a> FieldValue<'a> {
@@ -73,7 +76,11 @@ impl<'a> FieldValue<'a> {
         if bytes.len() > 19 || !bytes.iter().all(u8::is_ascii_digit) {
             return Err(FieldKind::Numeric);
         }
-        Ok(Some(bytes.iter().fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'))))
+        Ok(Some(
+            bytes
+                .iter()
+                .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0')),
+        ))
     }
 
     /// A D8 date; `Ok(None)` when empty.
@@ -103,7 +110,9 @@ impl<'a> FieldValue<'a> {
 
     /// The field read as a PNR; `None` when blank, all zeros or not 10 digits.
     pub fn pnr(&self) -> Option<Pnr> {
-        self.complete().and_then(Pnr::from_digits).filter(|p| p.key() != 0)
+        self.complete()
+            .and_then(Pnr::from_digits)
+            .filter(|p| p.key() != 0)
     }
 
     /// Checks the bytes against the field's kind, as validation does.
@@ -156,8 +165,18 @@ mod tests {
     #[test]
     fn text_is_latin1() {
         let data = b"\xc6blet  ";
-        let v = FieldValue { present: data, len: 8 };
+        let v = FieldValue {
+            present: data,
+            len: 8,
+        };
         assert_eq!(v.text(), "Æblet");
-        assert_eq!(FieldValue { present: b"  tv", len: 4 }.text(), "tv");
+        assert_eq!(
+            FieldValue {
+                present: b"  tv",
+                len: 4
+            }
+            .text(),
+            "tv"
+        );
     }
 }

@@ -137,7 +137,10 @@ fn frame_line<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> Op
             }
         }
     }
-    Some(Framed { record: classify_line(line, pos, report), next })
+    Some(Framed {
+        record: classify_line(line, pos, report),
+        next,
+    })
 }
 
 fn classify_line<'a>(
@@ -150,7 +153,10 @@ fn classify_line<'a>(
             Err(ParseError::new(
                 ErrorCategory::TruncatedRecord,
                 pos,
-                format!("a line of {} bytes is too short to hold a record type", line.len()),
+                format!(
+                    "a line of {} bytes is too short to hold a record type",
+                    line.len()
+                ),
             ))
         } else {
             Ok(unknown(line, pos))
@@ -184,7 +190,11 @@ fn classify_line<'a>(
 }
 
 fn unknown(line: &[u8], pos: usize) -> Record<'_> {
-    let end = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1).max(3);
+    let end = line
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(0, |i| i + 1)
+        .max(3);
     Record::new(&line[..end], RecordKind::Unknown, pos)
 }
 
@@ -214,7 +224,12 @@ fn frame_fixed<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> O
         return None;
     }
     let rest = &input[pos..];
-    let fatal = |e: ParseError| Some(Framed { record: Err(e), next: input.len() });
+    let fatal = |e: ParseError| {
+        Some(Framed {
+            record: Err(e),
+            next: input.len(),
+        })
+    };
     let Some(rt) = RecordType::from_bytes(rest).filter(|_| rest.len() >= 3) else {
         if rest.len() < 3 {
             return fatal(ParseError::new(
@@ -230,8 +245,9 @@ fn frame_fixed<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> O
         return fatal(unknown_fixed(pos, Some(rt)));
     }
     let fitting = || layouts.iter().copied().filter(|l| l.len <= rest.len());
-    let chosen: Option<&'static Layout> =
-        fitting().find(|l| boundary_at(input, pos + l.len)).or_else(|| fitting().next());
+    let chosen: Option<&'static Layout> = fitting()
+        .find(|l| boundary_at(input, pos + l.len))
+        .or_else(|| fitting().next());
     let Some(mut layout) = chosen else {
         return fatal(
             ParseError::new(
@@ -248,11 +264,18 @@ fn frame_fixed<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> O
     };
     let next = pos + layout.len;
     // A longer variant whose extra bytes are blank is the shorter record.
-    if let Some(&shorter) = layouts.iter().find(|l| l.len < layout.len && is_blank(&rest[l.len..layout.len])) {
+    if let Some(&shorter) = layouts
+        .iter()
+        .find(|l| l.len < layout.len && is_blank(&rest[l.len..layout.len]))
+    {
         layout = shorter;
     }
     Some(Framed {
-        record: Ok(Record::new(&rest[..layout.len], RecordKind::Known(layout), pos)),
+        record: Ok(Record::new(
+            &rest[..layout.len],
+            RecordKind::Known(layout),
+            pos,
+        )),
         next,
     })
 }

@@ -56,7 +56,11 @@ impl RecordType {
 
     /// The three digits.
     pub fn digits(self) -> [u8; 3] {
-        [(self.0 / 100) as u8 + b'0', (self.0 / 10 % 10) as u8 + b'0', (self.0 % 10) as u8 + b'0']
+        [
+            (self.0 / 100) as u8 + b'0',
+            (self.0 / 10 % 10) as u8 + b'0',
+            (self.0 % 10) as u8 + b'0',
+        ]
     }
 }
 
@@ -171,8 +175,22 @@ mod tests {
         for t in (0..=30).chain([31, 32, 33, 52, 99, 910, 997, 999]) {
             assert!(types.contains(&t), "record type {t:03} missing");
         }
-        assert_eq!(RecordType(1).layouts().iter().map(|l| l.len).collect::<Vec<_>>(), [106, 121]);
-        assert_eq!(RecordType(2).layouts().iter().map(|l| l.len).collect::<Vec<_>>(), [306, 382]);
+        assert_eq!(
+            RecordType(1)
+                .layouts()
+                .iter()
+                .map(|l| l.len)
+                .collect::<Vec<_>>(),
+            [106, 121]
+        );
+        assert_eq!(
+            RecordType(2)
+                .layouts()
+                .iter()
+                .map(|l| l.len)
+                .collect::<Vec<_>>(),
+            [306, 382]
+        );
         assert!(RecordType(34).layouts().is_empty());
     }
 

@@ -25,7 +25,9 @@ mod validate;
 pub mod write;
 
 pub use error::{ErrorCategory, ParseError, Position, Severity};
-pub use extract::{BlockRecords, Blocks, Extract, ExtractOptions, PersonBlock, Records, TailIndex, TailRecords};
+pub use extract::{
+    BlockRecords, Blocks, Extract, ExtractOptions, PersonBlock, Records, TailIndex, TailRecords,
+};
 pub use field::FieldValue;
 pub use framing::{Framing, FramingReport};
 pub use layout::{Field, FieldKind, Layout, RecordType, Variant};

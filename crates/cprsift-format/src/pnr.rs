@@ -98,7 +98,12 @@ impl Pnr {
     /// numbers that cannot belong to a real person.
     pub fn passes_modulus_11(self) -> bool {
         const WEIGHTS: [u32; 10] = [4, 3, 2, 7, 6, 5, 4, 3, 2, 1];
-        let sum: u32 = self.digits().iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+        let sum: u32 = self
+            .digits()
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
         sum % 11 == 0
     }
 }

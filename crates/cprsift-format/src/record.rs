@@ -37,7 +37,11 @@ const KEY: Field = Field {
 
 impl<'a> Record<'a> {
     pub(crate) fn new(bytes: &'a [u8], kind: RecordKind, offset: usize) -> Record<'a> {
-        Record { bytes, kind, offset }
+        Record {
+            bytes,
+            kind,
+            offset,
+        }
     }
 
     /// The logical bytes (see the type's documentation).
@@ -103,12 +107,16 @@ impl<'a> Record<'a> {
 
     /// The uncertainty marker after a date field: true when it is `*`.
     pub fn uncertain(&self, date_field: &Field) -> bool {
-        date_field.marker.is_some_and(|m| self.bytes.get(m) == Some(&b'*'))
+        date_field
+            .marker
+            .is_some_and(|m| self.bytes.get(m) == Some(&b'*'))
     }
 
     /// Checks every numeric and date field; the first failure as an error.
     pub fn check_fields(&self) -> Result<(), ParseError> {
-        let Some(layout) = self.layout() else { return Ok(()) };
+        let Some(layout) = self.layout() else {
+            return Ok(());
+        };
         for field in layout.checked_fields() {
             let value = self.field(field);
             if !value.check(field.kind) {

@@ -351,12 +351,20 @@ impl<'a> Extract<'a> {
             opgavenr: Some(String::from_utf8_lossy(self.opgavenr()).into_owned()),
             proddto: iso(self.proddto()),
             proddto_forrig: iso(self.proddto_forrig()),
-            records_by_type: t.types.iter().map(|(k, v)| (format!("{k:03}"), *v)).collect(),
+            records_by_type: t
+                .types
+                .iter()
+                .map(|(k, v)| (format!("{k:03}"), *v))
+                .collect(),
             records,
             counted: t.units,
             taeller: self.taeller(),
             persons: t.persons,
-            status_counts: t.statuses.iter().map(|(k, v)| (format!("{k:02}"), *v)).collect(),
+            status_counts: t
+                .statuses
+                .iter()
+                .map(|(k, v)| (format!("{k:02}"), *v))
+                .collect(),
             municipality_counts: t
                 .municipalities
                 .iter()

@@ -47,7 +47,10 @@ pub struct RecordBuilder {
 impl RecordBuilder {
     /// A blank record of `layout` with its record type filled in.
     pub fn new(layout: &'static Layout) -> RecordBuilder {
-        let mut b = RecordBuilder { layout, buf: Vec::with_capacity(layout.len) };
+        let mut b = RecordBuilder {
+            layout,
+            buf: Vec::with_capacity(layout.len),
+        };
         b.reset(layout);
         b
     }
@@ -67,7 +70,11 @@ impl RecordBuilder {
     }
 
     fn slot(&mut self, field: &Field) -> &mut [u8] {
-        debug_assert!(field.end() <= self.layout.len, "field {} outside the layout", field.name);
+        debug_assert!(
+            field.end() <= self.layout.len,
+            "field {} outside the layout",
+            field.name
+        );
         &mut self.buf[field.start..field.end()]
     }
 
@@ -127,7 +134,8 @@ impl RecordBuilder {
                 self.slot(field).copy_from_slice(&v);
             }
             FieldKind::Ts12 => {
-                self.slot(field).copy_from_slice(&Ts12::from_date(date, 0, 0).digits());
+                self.slot(field)
+                    .copy_from_slice(&Ts12::from_date(date, 0, 0).digits());
             }
             _ => {
                 let ymd = date.year() as u64 * 10_000
@@ -175,7 +183,10 @@ mod tests {
         b.text(&r002::PNR, b"1503859991")
             .number(&r002::KOMKOD, 101)
             .text_right(&r002::SIDEDOER, b"tv")
-            .date(&r002::START_DT_ADRTXT, NaiveDate::from_ymd_opt(2024, 3, 11).unwrap());
+            .date(
+                &r002::START_DT_ADRTXT,
+                NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+            );
         let r = b.bytes();
         assert_eq!(r.len(), 306);
         assert_eq!(&r[..17], b"00215038599910101");

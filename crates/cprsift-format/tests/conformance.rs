@@ -39,7 +39,14 @@ const CHANGE_FACTS: Facts = Facts {
     taeller: 1_098,
     distinct_pnrs: 80,
     start: "00000000000001109012001111920011116",
-    statuses: &[("01", 69), ("50", 1), ("60", 3), ("70", 1), ("80", 3), ("90", 3)],
+    statuses: &[
+        ("01", 69),
+        ("50", 1),
+        ("60", 3),
+        ("70", 1),
+        ("80", 3),
+        ("90", 3),
+    ],
     municipalities: &[("0573", 2), ("0851", 67)],
     events: 116,
     distinct_events: 48,
@@ -51,7 +58,14 @@ const STATUS_FACTS: Facts = Facts {
     taeller: 1_247,
     distinct_pnrs: 111,
     start: "00000000000001109022001111620011116",
-    statuses: &[("01", 71), ("30", 31), ("50", 2), ("60", 3), ("70", 1), ("80", 3)],
+    statuses: &[
+        ("01", 71),
+        ("30", 31),
+        ("50", 2),
+        ("60", 3),
+        ("70", 1),
+        ("80", 3),
+    ],
     municipalities: &[("0851", 71)],
     events: 0,
     distinct_events: 0,
@@ -70,13 +84,22 @@ fn reproduce(name: &str, facts: &Facts) {
     assert_eq!(report.framing_report.terminator(), "CRLF");
     assert!(report.framing_report.eof_marker);
     assert!(report.framing_report.trimmed_records > 0);
-    let statuses: BTreeMap<String, u64> =
-        facts.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let statuses: BTreeMap<String, u64> = facts
+        .statuses
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     assert_eq!(report.status_counts, statuses);
-    let municipalities: BTreeMap<String, u64> =
-        facts.municipalities.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let municipalities: BTreeMap<String, u64> = facts
+        .municipalities
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
     assert_eq!(report.municipality_counts, municipalities);
-    assert_eq!(report.records_by_type.get("099").copied().unwrap_or(0), facts.events);
+    assert_eq!(
+        report.records_by_type.get("099").copied().unwrap_or(0),
+        facts.events
+    );
 
     let extract = Extract::open(&input, ExtractOptions::default()).unwrap();
     assert_eq!(extract.start_record().bytes(), facts.start.as_bytes());
@@ -87,7 +110,12 @@ fn reproduce(name: &str, facts: &Facts) {
         pnrs.insert(block.pnr());
         for r in block.records() {
             let r = r.unwrap();
-            assert_eq!(r.pnr(), Some(block.pnr()), "{name}: record at {}", r.offset());
+            assert_eq!(
+                r.pnr(),
+                Some(block.pnr()),
+                "{name}: record at {}",
+                r.offset()
+            );
             if r.record_type() == Some(RecordType::EVENT) {
                 events.insert(r.field_named("HAENDELSE").unwrap().present().to_vec());
             }
@@ -124,7 +152,9 @@ fn every_verified_field_parses_in_its_type() {
         records.extend(extract.tail().map(Result::unwrap));
         let mut checked = 0;
         for r in &records {
-            let layout = r.layout().expect("every record type in the files is defined");
+            let layout = r
+                .layout()
+                .expect("every record type in the files is defined");
             for field in layout.fields.iter().filter(|f| f.verified) {
                 let v = r.field(field);
                 let ok = match field.kind {
@@ -134,7 +164,13 @@ fn every_verified_field_parses_in_its_type() {
                     FieldKind::D10 => v.d10().is_ok(),
                     FieldKind::Ts12 => v.ts12().is_ok(),
                 };
-                assert!(ok, "{name}: record {} field {} at byte {}", layout.record_type, field.name, r.offset());
+                assert!(
+                    ok,
+                    "{name}: record {} field {} at byte {}",
+                    layout.record_type,
+                    field.name,
+                    r.offset()
+                );
                 checked += 1;
             }
         }

@@ -39,7 +39,10 @@ impl MappedFile {
             }
             Some(map)
         };
-        Ok(Self { path: path.to_path_buf(), map })
+        Ok(Self {
+            path: path.to_path_buf(),
+            map,
+        })
     }
 
     /// The path the map was opened from, for error messages.
@@ -71,7 +74,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cprsift-mmap-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let full = dir.join("full");
-        std::fs::File::create(&full).unwrap().write_all(b"000abc").unwrap();
+        std::fs::File::create(&full)
+            .unwrap()
+            .write_all(b"000abc")
+            .unwrap();
         let empty = dir.join("empty");
         std::fs::File::create(&empty).unwrap();
         assert_eq!(MappedFile::open(&full).unwrap().bytes(), b"000abc");
