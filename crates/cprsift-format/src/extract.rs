@@ -100,7 +100,15 @@ impl<'a> Extract<'a> {
         };
         let end = match step(input, end_pos, framing).map(|f| f.record) {
             Some(Ok(r)) => r,
-            _ => unreachable_end(end_pos)?,
+            Some(Err(e)) => return Err(e.located(end_line, framing)),
+            None => {
+                return Err(ParseError::new(
+                    ErrorCategory::Missing999,
+                    end_pos,
+                    "the file has no 999 end record",
+                )
+                .located(end_line, framing))
+            }
         };
         Ok(Extract {
             input,
@@ -555,11 +563,21 @@ impl<'a> Blocks<'a> {
         match self.framing {
             Framing::Lines => {
                 let (line, next, _) = line_at(self.input, pos);
+                let fatal = (line.len() < 3).then(|| {
+                    ParseError::new(
+                        ErrorCategory::TruncatedRecord,
+                        pos,
+                        format!(
+                            "a line of {} bytes is too short to hold a record type",
+                            line.len()
+                        ),
+                    )
+                });
                 Unit {
                     next,
                     record_type: type_of(line),
                     key: block_key(line),
-                    fatal: None,
+                    fatal,
                 }
             }
             Framing::Concatenated => match step(self.input, pos, self.framing) {
@@ -615,11 +633,15 @@ impl<'a> Iterator for Blocks<'a> {
         let start = self.pos;
         let line = self.line;
         let first = self.unit_at(start);
+        self.pos = first.next;
         if let Some(e) = first.fatal {
-            self.pos = self.end;
+            if self.framing == Framing::Concatenated {
+                // Without terminators nothing after a framing error can be found.
+                self.pos = self.end;
+            }
+            self.line = self.line.map(|l| l + 1);
             return Some(Err(self.error(e, line)));
         }
-        self.pos = first.next;
         self.line = self.line.map(|l| l + 1);
         let misplaced = |category, detail: &str| {
             Some(Err(self.error(

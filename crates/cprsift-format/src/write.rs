@@ -109,10 +109,9 @@ impl RecordBuilder {
         self
     }
 
-    /// Sets a numeric field: right-aligned, zero-padded (the value is cut to the field's
+    /// Sets a numeric (or D8) field: right-aligned, zero-padded (the value is cut to the field's
     /// length from the left if too large).
     pub fn number(&mut self, field: &Field, mut value: u64) -> &mut Self {
-        debug_assert!(field.kind == FieldKind::Numeric || field.kind == FieldKind::Text);
         for b in self.slot(field).iter_mut().rev() {
             *b = b'0' + (value % 10) as u8;
             value /= 10;

@@ -1,0 +1,70 @@
+//! Hand-made cases in `testdata/format/`: one broken variant of a small valid extract per error
+//! category, with the position `check` must report (`cases.tsv`).
+
+use std::path::PathBuf;
+
+use cprsift_format::{check, ExtractOptions, Severity};
+
+fn testdata(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/format")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_category_is_reported_where_it_is() {
+    let table = String::from_utf8(testdata("cases.tsv")).unwrap();
+    let mut seen = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (file, category, line_no, record_type, field) =
+            (cols[0], cols[1], cols[2], cols[3], cols[4]);
+        let report = check(&testdata(file), ExtractOptions::default());
+        assert!(!report.is_valid(), "{file}: expected {category}");
+        let e = &report.errors[0];
+        assert_eq!(e.category.as_str(), category, "{file}: {e}");
+        assert_eq!(e.position.line.to_string(), line_no, "{file}: {e}");
+        assert_eq!(
+            e.record_type.map(|t| t.to_string()).unwrap_or_default(),
+            record_type,
+            "{file}: {e}"
+        );
+        assert_eq!(e.field.unwrap_or_default(), field, "{file}: {e}");
+        // Errors never show a full PNR.
+        assert!(!e.to_string().contains("1503859991"), "{file}: {e}");
+        seen += 1;
+    }
+    assert_eq!(seen, 16);
+}
+
+#[test]
+fn valid_files_are_valid_in_both_framings() {
+    for name in ["valid.txt", "valid-cpr-framing.txt"] {
+        let report = check(&testdata(name), ExtractOptions::default());
+        assert!(report.is_valid(), "{name}: {:?}", report.errors);
+        assert_eq!(
+            (report.persons, report.counted, report.taeller),
+            (2, 7, Some(7))
+        );
+    }
+}
+
+#[test]
+fn undefined_types_in_a_block_are_carried_with_a_warning() {
+    let input = testdata("unknown-carried.txt");
+    let report = check(&input, ExtractOptions::default());
+    assert!(report.is_valid(), "{:?}", report.errors);
+    assert_eq!(report.warning_count, 1);
+    assert_eq!(report.warnings[0].severity, Severity::Warning);
+    assert_eq!(report.warnings[0].category.as_str(), "unknown-record-type");
+    assert_eq!(report.warnings[0].position.line, 4);
+    let strict = check(
+        &input,
+        ExtractOptions {
+            strict_unknown: true,
+        },
+    );
+    assert!(!strict.is_valid());
+    assert_eq!(strict.errors[0].category.as_str(), "unknown-record-type");
+}

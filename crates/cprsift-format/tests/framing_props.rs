@@ -1,0 +1,278 @@
+//! Property tests of the reader: round trips through the layouts, the five framings, and the
+//! fast reader against the slow oracle on arbitrary input.
+
+mod oracle;
+
+use chrono::NaiveDate;
+use cprsift_format::framing::{frame_at, Framing, FramingReport};
+use cprsift_format::layout::{fields, ALL, R000, R001, R003, R999};
+use cprsift_format::write::{RecordBuilder, Terminator};
+use cprsift_format::{Extract, ExtractOptions, Field, FieldKind, Layout, RecordType};
+use proptest::prelude::*;
+
+/// The fast reader's items, in the oracle's terms.
+fn fast(input: &[u8]) -> Vec<oracle::Item> {
+    let framing = Framing::detect(input);
+    let mut report = FramingReport::default();
+    let mut pos = 0;
+    let mut items = Vec::new();
+    while let Some(f) = frame_at(input, pos, framing, &mut report) {
+        items.push(match f.record {
+            Ok(r) => {
+                let mut padded = Vec::new();
+                r.write_padded(&mut padded);
+                let bad_field = r
+                    .check_fields()
+                    .err()
+                    .map(|e| (e.field.unwrap(), e.category));
+                oracle::Item::Record {
+                    offset: r.offset(),
+                    padded,
+                    bad_field,
+                }
+            }
+            Err(e) => oracle::Item::Error {
+                offset: e.position.offset as usize,
+                category: e.category,
+            },
+        });
+        pos = f.next;
+    }
+    items
+}
+
+/// A valid value for one field.
+fn value(kind: FieldKind, len: usize) -> BoxedStrategy<Vec<u8>> {
+    match kind {
+        FieldKind::Text => proptest::collection::vec(
+            prop_oneof![
+                Just(b' '),
+                b'A'..=b'Z',
+                b'a'..=b'z',
+                b'0'..=b'9',
+                Just(0xE6u8),
+                Just(0xF8u8)
+            ],
+            0..=len,
+        )
+        .boxed(),
+        FieldKind::Numeric => (0u64..10u64.pow(len.min(18) as u32))
+            .prop_map(move |n| format!("{n:0len$}").into_bytes())
+            .boxed(),
+        FieldKind::D8 | FieldKind::D10 | FieldKind::Ts12 => (1900i32..2030, 1u32..=12, 1u32..=28)
+            .prop_map(move |(y, m, d)| {
+                let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+                match kind {
+                    FieldKind::D8 => date.format("%Y%m%d").to_string().into_bytes(),
+                    FieldKind::D10 => date.format("%Y-%m-%d").to_string().into_bytes(),
+                    _ => date.format("%Y%m%d1200").to_string().into_bytes(),
+                }
+            })
+            .boxed(),
+    }
+}
+
+/// A layout and valid values for all its fields but the record type.
+fn record_values() -> impl Strategy<Value = (&'static Layout, Vec<Vec<u8>>)> {
+    proptest::sample::select(ALL.to_vec()).prop_flat_map(|layout| {
+        let values: Vec<_> = layout.fields[1..]
+            .iter()
+            .map(|f| value(f.kind, f.len))
+            .collect();
+        (Just(layout), values)
+    })
+}
+
+fn build(layout: &'static Layout, values: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = RecordBuilder::new(layout);
+    for (field, v) in layout.fields[1..].iter().zip(values) {
+        b.text(field, v);
+    }
+    b.bytes().to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A record built from the layouts reads back field by field.
+    #[test]
+    fn records_round_trip((layout, values) in record_values()) {
+        let bytes = build(layout, &values);
+        let mut report = FramingReport::default();
+        let mut line = bytes.clone();
+        line.push(b'\n');
+        let framed = frame_at(&line, 0, Framing::Lines, &mut report).unwrap();
+        let r = framed.record.unwrap();
+        prop_assert!(r.check_fields().is_ok());
+        // A longer variant with blank extra bytes reads as the shorter record.
+        let read_layout = r.layout().unwrap();
+        prop_assert_eq!(read_layout.record_type, layout.record_type);
+        for (field, v) in layout.fields[1..].iter().zip(&values) {
+            let got = if field.end() <= read_layout.len { r.field(field).trimmed().to_vec() } else { Vec::new() };
+            let want: Vec<u8> = v.iter().copied().collect::<Vec<_>>();
+            let want = String::from_utf8_lossy(&want).trim().as_bytes().to_vec();
+            let got_text = String::from_utf8_lossy(&got).trim().as_bytes().to_vec();
+            prop_assert_eq!(got_text, want, "field {}", field.name);
+        }
+    }
+
+    /// Fast and slow readers agree on arbitrary input, errors included.
+    #[test]
+    fn fast_reader_equals_oracle(input in arbitrary_input()) {
+        prop_assert_eq!(fast(&input), oracle::read(&input));
+    }
+
+    /// The same logical file parses to identical records under all five framings.
+    #[test]
+    fn five_framings_read_alike(file in logical_file()) {
+        let renderings = render_all(&file);
+        let mut expected: Option<Vec<Vec<u8>>> = None;
+        for (name, bytes) in &renderings {
+            let extract = Extract::open(bytes, ExtractOptions::default())
+                .map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            let report = extract.check();
+            prop_assert!(report.is_valid(), "{}: {:?}", name, report.errors);
+            let mut records = vec![padded(&extract.start_record())];
+            for block in extract.blocks() {
+                for r in block.unwrap().records() {
+                    records.push(padded(&r.unwrap()));
+                }
+            }
+            records.extend(extract.tail().map(|r| padded(&r.unwrap())));
+            records.push(padded(&extract.end_record()));
+            match &expected {
+                None => expected = Some(records),
+                Some(e) => prop_assert_eq!(e, &records, "{}", name),
+            }
+        }
+    }
+}
+
+fn padded(r: &cprsift_format::Record<'_>) -> Vec<u8> {
+    let mut v = Vec::new();
+    r.write_padded(&mut v);
+    v
+}
+
+/// Byte soup built from pieces of real records, separators and noise.
+fn arbitrary_input() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => record_values().prop_map(|(l, v)| build(l, &v)),
+        2 => record_values().prop_map(|(l, v)| {
+            let mut b = build(l, &v);
+            let keep = b.iter().rposition(|&c| c != b' ').map_or(3, |i| i + 1);
+            b.truncate(keep);
+            b
+        }),
+        1 => proptest::collection::vec(any::<u8>(), 0..20),
+        1 => proptest::collection::vec(prop_oneof![Just(b' '), Just(b'0'), Just(b'9'), Just(b'-')], 0..30),
+        2 => Just(b"\n".to_vec()),
+        1 => Just(b"\r\n".to_vec()),
+        1 => Just(vec![0x1A]),
+        1 => proptest::sample::select(vec![&b"000"[..], b"001", b"002", b"003", b"099", b"999", b"910", b"500"]).prop_map(|s| s.to_vec()),
+    ];
+    proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+}
+
+/// A valid extract as a list of full-length records: 000, blocks, 003 tail, 999.
+fn logical_file() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let person_types: Vec<&'static Layout> = ALL
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.record_type.is_person_record()
+                && l.record_type != RecordType::PERSON
+                && l.record_type.0 < 100
+        })
+        .collect();
+    let block = (
+        proptest::collection::vec(
+            proptest::sample::select(person_types).prop_flat_map(|l| {
+                let values: Vec<_> = l.fields[2..].iter().map(|f| value(f.kind, f.len)).collect();
+                (Just(l), values)
+            }),
+            0..5,
+        ),
+        proptest::collection::vec(value(FieldKind::Text, 20), 2),
+        any::<bool>(),
+    );
+    proptest::collection::vec(block, 0..6).prop_map(|blocks| {
+        let mut records = Vec::new();
+        let mut b = RecordBuilder::new(&R000);
+        b.text(&fields::r000::SORTFELT_10, b"0000000000")
+            .number(&fields::r000::OPGAVENR, 110_901);
+        b.date(
+            &fields::r000::PRODDTO,
+            NaiveDate::from_ymd_opt(2022, 5, 13).unwrap(),
+        );
+        b.date(
+            &fields::r000::PRODDTOFORRIG,
+            NaiveDate::from_ymd_opt(2022, 5, 12).unwrap(),
+        );
+        records.push(b.bytes().to_vec());
+        let mut tail = Vec::new();
+        for (i, (others, text, has_003)) in blocks.into_iter().enumerate() {
+            let pnr = format!("{:02}0385{:04}", 10 + i, 9990 - i);
+            let mut p = RecordBuilder::new(&R001);
+            p.text(&fields::r001::PNR, pnr.as_bytes())
+                .number(&fields::r001::STATUS, 1);
+            p.text(&fields::r001::STILLING, &text[0]);
+            records.push(p.bytes().to_vec());
+            let mut others = others;
+            others.sort_by_key(|(l, _)| l.record_type);
+            for (layout, values) in others {
+                let mut r = RecordBuilder::new(layout);
+                r.text(&layout.fields[1], pnr.as_bytes());
+                for (field, v) in layout.fields[2..].iter().zip(&values) {
+                    r.text(field, v);
+                }
+                records.push(r.bytes().to_vec());
+            }
+            if has_003 {
+                let mut a = RecordBuilder::new(&R003);
+                a.text(&fields::r003::PNR, pnr.as_bytes())
+                    .text(&fields::r003::ADRNVN, &text[1]);
+                tail.push(a.bytes().to_vec());
+            }
+        }
+        let count = records.len() - 1 + tail.len();
+        records.extend(tail);
+        let mut e = RecordBuilder::new(&R999);
+        e.text(&fields::r999::SORTFELT_10, b"9999999999")
+            .number(&fields::r999::TAELLER, count as u64);
+        records.push(e.bytes().to_vec());
+        records
+    })
+}
+
+fn trim_end(r: &[u8]) -> &[u8] {
+    &r[..r.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1)]
+}
+
+/// LF full length; CRLF; right-trimmed LF; CPR's own (CRLF, trimmed, final 0x1A); concatenated.
+fn render_all(records: &[Vec<u8>]) -> Vec<(&'static str, Vec<u8>)> {
+    let join = |terminator: Terminator, trim: bool, eof: bool| {
+        let mut out = Vec::new();
+        for r in records {
+            out.extend_from_slice(if trim { trim_end(r) } else { r });
+            out.extend_from_slice(terminator.bytes());
+        }
+        if eof {
+            out.push(0x1A);
+        }
+        out
+    };
+    vec![
+        ("lf", join(Terminator::Lf, false, false)),
+        ("crlf", join(Terminator::Crlf, false, false)),
+        ("trimmed", join(Terminator::Lf, true, false)),
+        ("cpr", join(Terminator::Crlf, true, true)),
+        ("concatenated", join(Terminator::None, false, false)),
+    ]
+}
+
+#[test]
+fn field_constants_cover_the_table() {
+    let f: &Field = &fields::r099::HAENDELSE;
+    assert_eq!((f.start, f.len), (25, 3));
+}
