@@ -18,6 +18,7 @@ mod error;
 mod extract;
 mod field;
 pub mod framing;
+pub mod fuzz_entry;
 pub mod layout;
 mod pnr;
 mod record;

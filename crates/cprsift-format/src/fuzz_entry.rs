@@ -1,0 +1,55 @@
+//! The entry points the fuzz targets call, shared with the regression tests that replay
+//! committed crash inputs. Each runs the same code paths as `cprsift check` and `inspect`.
+
+use crate::framing::{frame_at, Framing, FramingReport};
+use crate::{check, Extract, ExtractOptions, FieldKind};
+
+/// Frames every record of `input` and reads every field of each in its declared kind.
+pub fn framing(input: &[u8]) {
+    let framing = Framing::detect(input);
+    let mut report = FramingReport::default();
+    let mut pos = 0;
+    while let Some(framed) = frame_at(input, pos, framing, &mut report) {
+        assert!(framed.next > pos, "the reader must always advance");
+        if let Ok(record) = framed.record {
+            let _ = record.check_fields();
+            for field in record.layout().map_or(&[][..], |l| l.fields) {
+                let value = record.field(field);
+                let _ = value.text();
+                match field.kind {
+                    FieldKind::Text => drop(value.pnr()),
+                    FieldKind::Numeric => drop(value.number()),
+                    FieldKind::D8 => drop(value.d8()),
+                    FieldKind::D10 => drop(value.d10()),
+                    FieldKind::Ts12 => drop(value.ts12()),
+                }
+            }
+        }
+        pos = framed.next;
+    }
+}
+
+/// Checks `input` as `cprsift check` does, then walks its blocks, records and tail as
+/// `inspect` and the replica do.
+pub fn extract(input: &[u8]) {
+    for strict_unknown in [false, true] {
+        let options = ExtractOptions { strict_unknown };
+        let report = check(input, options);
+        assert_eq!(report.is_valid(), report.errors.is_empty());
+        let Ok(extract) = Extract::open(input, options) else { continue };
+        for block in extract.blocks().flatten() {
+            let _ = block.validate(|_| {});
+            let _ = (block.status(), block.municipality(), block.birth_date(), block.pnr_gaeld());
+            for record in block.records().flatten() {
+                let _ = record.pnr();
+            }
+        }
+        let tail = extract.tail_index();
+        for record in extract.tail().flatten() {
+            if let Some(pnr) = record.pnr() {
+                assert!(tail.records_of(pnr).count() > 0);
+            }
+        }
+        let _ = extract.trailer().count();
+    }
+}
