@@ -1,0 +1,286 @@
+//! The TOML form of a registry (issue 5, field names exactly):
+//!
+//! ```toml
+//! [[subscriber]]
+//! id = "b6f1c2d0-1111-4a4a-9a9a-000000000001"
+//! pnr = ["0101651234"]
+//! municipality = [101, 851]
+//! age = [[0, 17], [65, 999]]
+//! change_code = ["A01", "A21"]
+//! no_filter = false
+//! ```
+//!
+//! Every field but `id` is optional; unknown fields are refused. Municipality codes may be
+//! integers (`101`) or 4-digit strings (`"0101"`). Errors carry the file, line and column.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Field, InvalidValue, SubscriptionError, TomlProblem};
+use crate::filters::Filters;
+use crate::registry::Registry;
+use crate::values::{
+    municipality_from_number, municipality_from_text, parse_pnr, AgeRange, EventCode,
+    SubscriberId,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    subscriber: Vec<RawSubscriber>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubscriber {
+    id: Spanned<String>,
+    #[serde(default)]
+    pnr: Vec<Spanned<String>>,
+    #[serde(default)]
+    municipality: Vec<Spanned<RawMunicipality>>,
+    #[serde(default)]
+    age: Vec<Spanned<Vec<i64>>>,
+    #[serde(default)]
+    change_code: Vec<Spanned<String>>,
+    #[serde(default)]
+    no_filter: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawMunicipality {
+    Number(i64),
+    Text(String),
+}
+
+/// Reads a TOML subscription file.
+pub fn read_file(path: &Path) -> Result<Registry, SubscriptionError> {
+    let bytes = std::fs::read(path).map_err(|e| SubscriptionError::io(path, e))?;
+    parse(path, &bytes)
+}
+
+/// Parses the bytes of a TOML subscription file; `path` names it in errors.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Registry, SubscriptionError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let valid = String::from_utf8_lossy(&bytes[..at]);
+        toml_error(path, &valid, Some(at..at), TomlProblem::Syntax("not UTF-8 text".into()))
+    })?;
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        toml_error(path, text, e.span(), TomlProblem::Syntax(e.message().trim().to_owned()))
+    })?;
+    let mut registry = Registry::new();
+    for sub in raw.subscriber {
+        let at = |span: Range<usize>, problem: InvalidValue| {
+            toml_error(path, text, Some(span), TomlProblem::Value(problem))
+        };
+        let id = SubscriberId::new(sub.id.get_ref()).map_err(|e| at(sub.id.span(), e))?;
+        let at = |span: Range<usize>, problem: InvalidValue| at(span, problem.for_subscriber(&id));
+        let mut filters = Filters {
+            no_filter: sub.no_filter,
+            ..Filters::default()
+        };
+        for p in &sub.pnr {
+            let pnr = parse_pnr(p.get_ref()).map_err(|e| at(p.span(), e))?;
+            filters.pnrs.insert(pnr.key());
+        }
+        for m in &sub.municipality {
+            let code = match m.get_ref() {
+                RawMunicipality::Number(n) => municipality_from_number(*n),
+                RawMunicipality::Text(t) if t.len() == 4 => municipality_from_text(t),
+                RawMunicipality::Text(t) => Err(InvalidValue::new(
+                    Field::Municipality,
+                    t.clone(),
+                    "a municipality code is an integer (101) or a 4-digit string (\"0101\")",
+                )),
+            };
+            filters
+                .municipalities
+                .insert(code.map_err(|e| at(m.span(), e))?);
+        }
+        for a in &sub.age {
+            let range = match a.get_ref().as_slice() {
+                [start, end] => AgeRange::new(*start, *end),
+                other => Err(InvalidValue::new(
+                    Field::Age,
+                    format!("{other:?}"),
+                    "an age range is [start, end]",
+                )),
+            };
+            filters.ages.push(range.map_err(|e| at(a.span(), e))?);
+        }
+        for c in &sub.change_code {
+            let code = EventCode::parse(c.get_ref()).map_err(|e| at(c.span(), e))?;
+            filters.change_codes.insert(code);
+        }
+        if registry.get(&id).is_some() {
+            return Err(toml_error(
+                path,
+                text,
+                Some(sub.id.span()),
+                TomlProblem::DuplicateId(id.to_string()),
+            ));
+        }
+        registry.insert(id, filters);
+    }
+    Ok(registry)
+}
+
+fn toml_error(
+    path: &Path,
+    text: &str,
+    span: Option<Range<usize>>,
+    problem: TomlProblem,
+) -> SubscriptionError {
+    let (line, column) = match span {
+        Some(span) => {
+            let (l, c) = line_column(text, span.start);
+            (Some(l), Some(c))
+        }
+        None => (None, None),
+    };
+    SubscriptionError::Toml {
+        file: path.to_owned(),
+        line,
+        column,
+        problem,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Writes a registry in the TOML form: subscribers by id, values ascending, every field written,
+/// one PNR per line. The same registry always gives the same bytes.
+pub fn export(registry: &Registry) -> String {
+    let mut out = String::new();
+    for (index, (id, f)) in registry.subscribers().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        // Ids, PNR digits, codes and numbers need no TOML escaping (their alphabets are plain).
+        let _ = writeln!(out, "[[subscriber]]\nid = \"{id}\"");
+        if f.pnrs.is_empty() {
+            out.push_str("pnr = []\n");
+        } else {
+            out.push_str("pnr = [\n");
+            for pnr in f.pnr_list() {
+                let digits = pnr.digits();
+                let _ = writeln!(out, "  \"{}\",", String::from_utf8_lossy(&digits));
+            }
+            out.push_str("]\n");
+        }
+        let list = |items: Vec<String>| items.join(", ");
+        let _ = writeln!(
+            out,
+            "municipality = [{}]",
+            list(f.municipalities.iter().map(u16::to_string).collect())
+        );
+        let _ = writeln!(
+            out,
+            "age = [{}]",
+            list(f.ages.iter().map(|r| format!("[{}, {}]", r.start, r.end)).collect())
+        );
+        let _ = writeln!(
+            out,
+            "change_code = [{}]",
+            list(f.change_codes.iter().map(|c| format!("\"{c}\"")).collect())
+        );
+        let _ = writeln!(out, "no_filter = {}", f.no_filter);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Registry, SubscriptionError> {
+        parse(Path::new("subs.toml"), text.as_bytes())
+    }
+
+    const EXAMPLE: &str = r#"[[subscriber]]
+id = "b6f1c2d0-1111-4a4a-9a9a-000000000001"
+pnr = ["0101651234"]
+municipality = [101, 851]
+age = [[0, 17], [65, 999]]
+change_code = ["A01", "A21"]
+no_filter = false
+"#;
+
+    #[test]
+    fn reads_the_issue_example() {
+        let reg = parse_str(EXAMPLE).unwrap();
+        let (id, f) = reg.subscribers().next().unwrap();
+        assert_eq!(id.as_str(), "b6f1c2d0-1111-4a4a-9a9a-000000000001");
+        assert_eq!(f.pnrs.len(), 1);
+        assert_eq!(f.municipalities.iter().copied().collect::<Vec<_>>(), vec![101, 851]);
+        assert_eq!(f.ages.len(), 2);
+        assert_eq!(f.change_codes.len(), 2);
+        assert!(!f.no_filter);
+        assert_eq!(parse_str(&export(&reg)).unwrap(), reg);
+    }
+
+    #[test]
+    fn optional_fields_and_string_codes() {
+        let reg = parse_str(
+            "[[subscriber]]\nid = \"x\"\nmunicipality = [\"0101\", 101, 706]\nage = [[65, 999], [0, 17], [0, 17]]\n",
+        )
+        .unwrap();
+        let f = reg.get(&SubscriberId::new("x").unwrap()).unwrap();
+        assert_eq!(f.municipalities.iter().copied().collect::<Vec<_>>(), vec![101, 706]);
+        assert_eq!(f.ages, vec![AgeRange::new(0, 17).unwrap(), AgeRange::new(65, 999).unwrap()]);
+        assert!(parse_str("").unwrap().is_empty());
+    }
+
+    fn error_of(text: &str) -> (Option<usize>, Option<usize>, String) {
+        match parse_str(text) {
+            Err(e @ SubscriptionError::Toml { line, column, .. }) => (line, column, e.to_string()),
+            other => panic!("expected a TOML error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refusals_name_file_line_column_subscriber_and_masked_value() {
+        let (line, column, m) =
+            error_of("[[subscriber]]\nid = \"s1\"\npnr = [\"0101651234\", \"3213651234\"]\n");
+        assert_eq!((line, column), (Some(3), Some(22)));
+        assert!(m.starts_with("subs.toml:3:22: subscriber \"s1\": invalid pnr \"321365-xxxx\""), "{m}");
+        assert!(!m.contains("3213651234"));
+        let (line, _, m) = error_of("[[subscriber]]\nid = \"s1\"\n\nage = [[18, 17]]\n");
+        assert_eq!(line, Some(4));
+        assert!(m.contains("after its end"), "{m}");
+        let (_, _, m) = error_of("[[subscriber]]\nid = \"s1\"\nmunicipality = [1000]\n");
+        assert!(m.contains("invalid municipality \"1000\""), "{m}");
+        let (_, _, m) = error_of("[[subscriber]]\nid = \"s1\"\nmunicipality = [\"101\"]\n");
+        assert!(m.contains("4-digit string"), "{m}");
+        let (_, _, m) = error_of("[[subscriber]]\nid = \"s1\"\nchange_code = [\"a01\"]\n");
+        assert!(m.contains("invalid change_code"), "{m}");
+        let (line, _, m) = error_of("[[subscriber]]\nid = \"../x\"\n");
+        assert_eq!(line, Some(2));
+        assert!(m.contains("invalid id"), "{m}");
+        let (line, _, m) = error_of("[[subscriber]]\nid = \"a\"\n[[subscriber]]\nid = \"a\"\n");
+        assert_eq!(line, Some(4));
+        assert!(m.contains("defined twice"), "{m}");
+        let (line, _, m) = error_of("[[subscriber]]\nid = \"a\"\nmunicipalities = [1]\n");
+        assert_eq!(line, Some(3));
+        assert!(m.contains("unknown field"), "{m}");
+        let (line, _, _) = error_of("[[subscriber]]\nid = \"a\"\nage = [[1, 2, 3]]\n");
+        assert_eq!(line, Some(3));
+        let (line, _, _) = error_of("[[subscriber]]\nid = \"a\"\npnr = [\n");
+        assert!(line.is_some());
+        let (line, _, m) = error_of("[[subscriber]]\nid = \"a\"\npnr = [101651234]\n");
+        assert_eq!(line, Some(3), "{m}");
+    }
+}
