@@ -681,7 +681,10 @@ impl<'a> Iterator for Blocks<'a> {
         let mut count = 1u32;
         while self.pos < self.end {
             let unit = self.unit_at(self.pos);
+            // A 001 always starts a block: a second one with the same PNR is a second block of
+            // that person (reported as a duplicate), not part of this one.
             if unit.fatal.is_some()
+                || unit.record_type == Some(RecordType::PERSON)
                 || unit.key != first.key
                 || !self.continues_block(unit.record_type)
             {
