@@ -1,0 +1,154 @@
+//! What can go wrong with a replica, as data: every variant names the file or directory it
+//! concerns, and input errors carry the format crate's [`ParseError`] with its position.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use cprsift_format::ParseError;
+
+/// An error of a replica operation. Input problems (the extract files) and replica problems
+/// (the directory) are told apart so that the CLI can map them to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// Reading or writing a file failed (disk full, permissions, a vanished file).
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The extract cannot be read at all (no 000, no 999, ...).
+    #[error("{}", error.in_file(path))]
+    Input {
+        /// The extract file.
+        path: PathBuf,
+        /// The error, located (line and byte offset).
+        error: ParseError,
+    },
+    /// The extract has errors (strict mode): nothing was stored.
+    #[error("{}: invalid extract, {count} errors; the first: {}", path.display(), InvalidList(errors))]
+    Invalid {
+        /// The extract file.
+        path: PathBuf,
+        /// The first errors, located.
+        errors: Vec<ParseError>,
+        /// All errors.
+        count: u64,
+    },
+    /// PRODDTOFORRIG is not the replica's PRODDTO and the file is newer: files are missing.
+    #[error(
+        "{}: sequence-gap: the replica's last applied extract is of {replica}, this file is of \
+         {proddto} and follows the one of {}; the extracts in between are missing",
+        path.display(),
+        proddto_forrig.map_or("nothing (PRODDTOFORRIG is zeros)".to_string(), |d| d.to_string())
+    )]
+    SequenceGap {
+        /// The change extract.
+        path: PathBuf,
+        /// The replica's PRODDTO.
+        replica: NaiveDate,
+        /// The file's PRODDTO.
+        proddto: NaiveDate,
+        /// The file's PRODDTOFORRIG.
+        proddto_forrig: Option<NaiveDate>,
+    },
+    /// The directory does not hold a replica.
+    #[error("{}: not a replica: {reason}", dir.display())]
+    NotAReplica {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The replica's files contradict each other or their format.
+    #[error("{}: the replica is damaged: {reason}", path.display())]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Another process holds the replica's lock (an init or apply is running).
+    #[error("{}: another cprsift process is changing this replica (its LOCK is held)", dir.display())]
+    Locked {
+        /// The replica directory.
+        dir: PathBuf,
+    },
+    /// `init` was pointed at a directory that already holds something.
+    #[error("{}: {reason}; init needs a new or empty directory", dir.display())]
+    NotEmpty {
+        /// The directory.
+        dir: PathBuf,
+        /// What is there.
+        reason: String,
+    },
+    /// A person or field does not fit the index's fixed-width fields.
+    #[error("{}: person {person}: {reason}", path.display())]
+    TooLarge {
+        /// The extract file.
+        path: PathBuf,
+        /// The person, masked.
+        person: String,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A failpoint stopped the operation where a crash would (tests only; no clean-up done).
+    #[error("failpoint: stopped after step {step} as a crash would")]
+    InjectedCrash {
+        /// The step after which it stopped.
+        step: u32,
+    },
+}
+
+/// Shows the first error of a list (the count is shown beside it).
+struct InvalidList<'a>(&'a [ParseError]);
+
+impl fmt::Display for InvalidList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.first() {
+            Some(e) => write!(f, "{e}"),
+            None => write!(f, "(not recorded)"),
+        }
+    }
+}
+
+impl ReplicaError {
+    /// Wraps an I/O error with the path it concerns.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> ReplicaError {
+        let path = path.into();
+        move |source| ReplicaError::Io { path, source }
+    }
+
+    /// A stable, machine-readable category (the format's categories for input errors).
+    pub fn category(&self) -> &'static str {
+        match self {
+            ReplicaError::Io { .. } => "io",
+            ReplicaError::Input { error, .. } => error.category.as_str(),
+            ReplicaError::Invalid { errors, .. } => {
+                errors.first().map_or("invalid", |e| e.category.as_str())
+            }
+            ReplicaError::SequenceGap { .. } => "sequence-gap",
+            ReplicaError::NotAReplica { .. } => "not-a-replica",
+            ReplicaError::Corrupt { .. } => "replica-damaged",
+            ReplicaError::Locked { .. } => "locked",
+            ReplicaError::NotEmpty { .. } => "not-empty",
+            ReplicaError::TooLarge { .. } => "too-large",
+            ReplicaError::InjectedCrash { .. } => "failpoint",
+        }
+    }
+
+    /// True when the error is about the input extract rather than the replica or the system.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            ReplicaError::Input { .. }
+                | ReplicaError::Invalid { .. }
+                | ReplicaError::SequenceGap { .. }
+                | ReplicaError::TooLarge { .. }
+        )
+    }
+}

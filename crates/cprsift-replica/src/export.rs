@@ -1,0 +1,121 @@
+//! `export`: the replica as one extract (SEMANTICS.md §5), written atomically.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use cprsift_format::layout::fields::{r000, r999};
+use cprsift_format::layout::{R000, R999};
+use cprsift_format::write::{RecordBuilder, Terminator};
+use serde::Serialize;
+
+use crate::dir;
+use crate::error::ReplicaError;
+use crate::Replica;
+
+/// The largest count 999 TAELLER's 8 digits hold.
+const MAX_TAELLER: u64 = 99_999_999;
+
+/// What `export` wrote.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportReport {
+    /// The file written.
+    pub path: PathBuf,
+    /// Persons written.
+    pub persons: u64,
+    /// Records counted in 999 TAELLER (000 and 999 excluded).
+    pub records: u64,
+    /// The file's size.
+    pub bytes: u64,
+    /// The replica's PRODDTO (YYYY-MM-DD), the file's PRODDTO.
+    pub proddto: String,
+}
+
+/// Writes the replica in `dir` to `out` as one extract: 000 with the replica's OPGAVENR and
+/// PRODDTO and zeros as PRODDTOFORRIG, every person's block in ascending PNR order, their 003
+/// records in the same order, 999 with TAELLER. Written to a temporary file beside `out`
+/// (mode 0600), synced, and renamed into place: `out` is either absent, the old file, or whole.
+pub fn export(dir: &Path, out: &Path) -> Result<ExportReport, ReplicaError> {
+    let replica = Replica::open(dir)?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let result = write_to(&replica, &tmp).and_then(|report| {
+        fs::rename(&tmp, out).map_err(ReplicaError::io(out))?;
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        dir::sync_dir(parent)?;
+        Ok(ExportReport {
+            path: out.to_path_buf(),
+            ..report
+        })
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_to(replica: &Replica, path: &Path) -> Result<ExportReport, ReplicaError> {
+    let file = dir::create_file(path)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let io = ReplicaError::io(path);
+    let mut bytes = 0u64;
+    let mut put = |w: &mut BufWriter<fs::File>, b: &[u8]| {
+        bytes += b.len() as u64;
+        w.write_all(b)
+    };
+    let mut start = RecordBuilder::new(&R000);
+    start
+        .text(&r000::SORTFELT_10, b"0000000000")
+        .text(&r000::OPGAVENR, &replica.opgavenr())
+        .date(&r000::PRODDTO, replica.proddto())
+        .number(&r000::PRODDTOFORRIG, 0);
+    let mut line = Vec::new();
+    start.write(&mut line, Terminator::Lf);
+    let mut records = 0u64;
+    let result = (|| {
+        put(&mut w, &line)?;
+        for i in 0..replica.len() {
+            let block = replica.person_at(i).block;
+            records += memchr::memchr_iter(b'\n', block).count() as u64;
+            put(&mut w, block)?;
+        }
+        for i in 0..replica.len() {
+            let clear = replica.person_at(i).clear_address;
+            records += memchr::memchr_iter(b'\n', clear).count() as u64;
+            put(&mut w, clear)?;
+        }
+        Ok(())
+    })();
+    result.map_err(io)?;
+    if records > MAX_TAELLER {
+        return Err(ReplicaError::TooLarge {
+            path: path.to_path_buf(),
+            person: "(all)".into(),
+            reason: format!("{records} records do not fit 999 TAELLER's 8 digits"),
+        });
+    }
+    let mut end = RecordBuilder::new(&R999);
+    end.text(&r999::SORTFELT_10, b"9999999999")
+        .number(&r999::TAELLER, records);
+    line.clear();
+    end.write(&mut line, Terminator::Lf);
+    put(&mut w, &line).map_err(ReplicaError::io(path))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| ReplicaError::io(path)(e.into_error()))?;
+    file.sync_all().map_err(ReplicaError::io(path))?;
+    Ok(ExportReport {
+        path: path.to_path_buf(),
+        persons: replica.len() as u64,
+        records,
+        bytes,
+        proddto: replica.proddto().to_string(),
+    })
+}

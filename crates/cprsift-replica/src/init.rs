@@ -1,0 +1,202 @@
+//! `init`: a replica from a full extract (status layout U12180 or change layout U12170).
+
+use std::path::Path;
+
+use cprsift_format::{Blocks, Extract, ExtractOptions, TailIndex};
+use cprsift_mmap::MappedFile;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::dir::{self, Applied, Lock, Manifest, SegmentInfo, Steps};
+use crate::error::ReplicaError;
+use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
+use crate::index::{encode, key_of, ENTRY_BYTES};
+use crate::stored::{append_person, check_strict, input_error, open_extract, opgavenr_of, proddto_of};
+
+/// How `init` reads the extract.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitOptions {
+    /// Reading options (strict-unknown).
+    pub extract: ExtractOptions,
+}
+
+/// What `init` built.
+#[derive(Clone, Debug, Serialize)]
+pub struct InitReport {
+    /// Persons stored.
+    pub persons: u64,
+    /// The extract's size.
+    pub input_bytes: u64,
+    /// Bytes in the segment.
+    pub segment_bytes: u64,
+    /// The index's size.
+    pub index_bytes: u64,
+    /// Index bytes per person.
+    pub index_bytes_per_person: usize,
+    /// PRODDTO of the extract (YYYY-MM-DD).
+    pub proddto: String,
+    /// OPGAVENR of the extract.
+    pub opgavenr: String,
+    /// Warnings the check reported (undefined record types carried).
+    pub warnings: u64,
+}
+
+/// About this much input per unit of parallel work.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// Builds a replica in `dir` (new, or empty) from the full extract at `extract_path`. The
+/// extract is checked first (strict: any error and nothing is created); then one parallel pass
+/// stores every block with its 003 record(s) and builds the index.
+pub fn init(extract_path: &Path, dir: &Path, opts: InitOptions) -> Result<InitReport, ReplicaError> {
+    let map = MappedFile::open(extract_path).map_err(ReplicaError::io(extract_path))?;
+    let extract = open_extract(&map, extract_path, opts.extract)?;
+    let proddto = proddto_of(&extract, extract_path)?;
+    let opgavenr = opgavenr_of(&extract, extract_path)?;
+    let warnings = check_strict(&extract, extract_path)?;
+    let created = prepare_dir(dir)?;
+    let _lock = Lock::take(dir)?;
+    let result = build(&extract, extract_path, dir, proddto, opgavenr);
+    match result {
+        Ok(manifest) => Ok(InitReport {
+            persons: manifest.persons,
+            input_bytes: map.len() as u64,
+            segment_bytes: manifest.segment_bytes(),
+            index_bytes: manifest.index_bytes,
+            index_bytes_per_person: ENTRY_BYTES,
+            proddto: proddto.to_string(),
+            opgavenr: manifest.opgavenr,
+            warnings,
+        }),
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_dir_all(dir);
+            } else {
+                cleanup_after_failure(dir);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Makes sure `dir` can take a new replica: absent (created, mode 0700; returns true), empty,
+/// or holding only what an interrupted init left (no CURRENT).
+fn prepare_dir(dir: &Path) -> Result<bool, ReplicaError> {
+    if !dir.exists() {
+        dir::create_dir(dir)?;
+        return Ok(true);
+    }
+    let not_empty = |reason: &str| ReplicaError::NotEmpty {
+        dir: dir.to_path_buf(),
+        reason: reason.into(),
+    };
+    if !dir.is_dir() {
+        return Err(not_empty("it is not a directory"));
+    }
+    if dir.join(dir::CURRENT).exists() {
+        return Err(not_empty("it already holds a replica"));
+    }
+    for entry in std::fs::read_dir(dir).map_err(ReplicaError::io(dir))? {
+        let name = entry.map_err(ReplicaError::io(dir))?.file_name();
+        let name = name.to_string_lossy();
+        let ours = name == dir::LOCK
+            || name == "CURRENT.tmp"
+            || name.starts_with("gen-")
+            || name.starts_with("seg-");
+        if !ours {
+            return Err(not_empty("it holds files that are not a replica's"));
+        }
+    }
+    Ok(false)
+}
+
+/// One chunk's stored bytes and its (unsorted) index entries, offsets relative to the chunk.
+type ChunkOut = (Vec<u8>, Vec<[u8; ENTRY_BYTES]>);
+
+fn store_chunk(
+    blocks: Blocks<'_>,
+    tail: &TailIndex<'_>,
+    extract: &Extract<'_>,
+    path: &Path,
+) -> Result<ChunkOut, ReplicaError> {
+    let mut bytes = Vec::new();
+    let mut entries = Vec::new();
+    for block in blocks {
+        let block = block.map_err(|e| input_error(extract, path, e))?;
+        let offset = bytes.len() as u64;
+        let appended = append_person(&mut bytes, &block, tail, path)?;
+        entries.push(encode(&appended.entry, &appended.at(0, offset)));
+    }
+    Ok((bytes, entries))
+}
+
+fn build(
+    extract: &Extract<'_>,
+    path: &Path,
+    dir: &Path,
+    proddto: chrono::NaiveDate,
+    opgavenr: String,
+) -> Result<Manifest, ReplicaError> {
+    let mut steps = Steps::new(None);
+    dir::collect_garbage(dir, None, &mut steps)?;
+    let generation = 1;
+    let segment_file = dir::segment_name(1);
+    let mut segment = SegmentWriter::create(dir, &segment_file)?;
+    let threads = rayon::current_num_threads().max(1);
+    let parts = (extract.blocks_range().len() / CHUNK_BYTES).max(threads * 4);
+    let chunks = extract.block_chunks(parts);
+    let tail = extract.tail_index();
+    let mut entries: Vec<[u8; ENTRY_BYTES]> = Vec::new();
+    // Bounded windows of chunks in parallel, written in input order: memory stays at about
+    // window x chunk size, and the segment is the same whatever the thread count.
+    for window in chunks.chunks(threads * 2) {
+        let outs: Vec<Result<ChunkOut, ReplicaError>> = window
+            .par_iter()
+            .map(|blocks| store_chunk(blocks.clone(), &tail, extract, path))
+            .collect();
+        for out in outs {
+            let (bytes, chunk_entries) = out?;
+            let base = segment.append(&bytes)?;
+            entries.extend(chunk_entries.into_iter().map(|mut raw| {
+                let offset = crate::index::decode(&raw).1.offset + base;
+                raw[6..12].copy_from_slice(&offset.to_le_bytes()[..6]);
+                raw
+            }));
+        }
+    }
+    let segment_bytes = segment.finish()?;
+    entries.par_sort_unstable_by_key(|raw| key_of(raw));
+    let mut gen = NewGeneration::start(dir, generation)?;
+    for raw in &entries {
+        gen.push(raw)?;
+    }
+    let persons = entries.len() as u64;
+    drop(entries);
+    let manifest = Manifest {
+        format: dir::FORMAT.into(),
+        generation,
+        proddto,
+        opgavenr,
+        persons,
+        index_bytes: 0,
+        segments: vec![SegmentInfo {
+            file: segment_file,
+            bytes: segment_bytes,
+            live_bytes: segment_bytes,
+        }],
+        next_segment: 2,
+        history: vec![Applied {
+            file: file_name(path),
+            proddto,
+            proddto_forrig: extract.proddto_forrig(),
+            persons,
+            new_persons: persons,
+        }],
+    };
+    gen.commit(manifest, &mut steps)
+}
+
+/// The file's name without its directory, for the manifest's history.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
