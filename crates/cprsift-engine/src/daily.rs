@@ -1,0 +1,284 @@
+//! The daily files (SEMANTICS.md §3): for every subscriber, 000 copied, the matched blocks in
+//! input order, their 003 records in tail order, and a 999 with TAELLER recomputed; written in
+//! parallel, each file whole, with its `.metadata`; the run's manifest last.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use cprsift_format::layout::fields::r999;
+use cprsift_format::layout::R999;
+use cprsift_format::write::{write_record, RecordBuilder, Terminator};
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use crate::day::DayIndex;
+use crate::error::EngineError;
+use crate::filters::{FilterSet, PnrMove, Selection, SubscriberId};
+use crate::output::{private_dir, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions};
+
+/// How much rendered output is buffered before it goes to the file.
+const FLUSH_BYTES: usize = 1 << 20;
+
+/// Settings of a daily delivery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DailyOptions {
+    /// Framing and compression.
+    pub output: OutputOptions,
+    /// Switch `skip-empty`: no file for a subscriber without a matching person (default: an
+    /// empty file, 000 + 999, so that its PRODDTO chain has no hole).
+    pub skip_empty: bool,
+}
+
+/// Records and persons written to one file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub persons: u64,
+    /// Records between 000 and 999 (the 999's TAELLER).
+    pub taeller: u64,
+}
+
+/// Renders one subscriber's daily file, handing full buffers to `flush`.
+pub(crate) fn render_daily(
+    day: &DayIndex<'_>,
+    blocks: &RoaringBitmap,
+    terminator: Terminator,
+    flush: &mut dyn FnMut(&[u8]) -> Result<(), EngineError>,
+) -> Result<Counts, EngineError> {
+    let extract = day.extract();
+    let mut buf = Vec::with_capacity(FLUSH_BYTES + (64 << 10));
+    let mut counts = Counts::default();
+    write_record(&mut buf, &extract.start_record(), terminator);
+    for b in blocks {
+        let block = day.block(b);
+        if terminator == Terminator::Lf && day.is_canonical_lf(b) {
+            buf.extend_from_slice(block.bytes());
+        } else {
+            for r in block.records().filter_map(Result::ok) {
+                write_record(&mut buf, &r, terminator);
+            }
+        }
+        counts.persons += 1;
+        counts.taeller += u64::from(block.record_count());
+        if buf.len() >= FLUSH_BYTES {
+            flush(&buf)?;
+            buf.clear();
+        }
+    }
+    for t in day.tail_of(blocks) {
+        write_record(&mut buf, &day.tail()[t as usize], terminator);
+        counts.taeller += 1;
+    }
+    end_record(
+        extract.end_record().field(&r999::SORTFELT_10).present(),
+        counts.taeller,
+    )
+    .write(&mut buf, terminator);
+    flush(&buf)?;
+    Ok(counts)
+}
+
+/// A 999 record: positions 4-13 as given, TAELLER as counted.
+pub(crate) fn end_record(sortfelt: &[u8], taeller: u64) -> RecordBuilder {
+    let mut b = RecordBuilder::new(&R999);
+    b.text(&r999::SORTFELT_10, sortfelt)
+        .number(&r999::TAELLER, taeller);
+    b
+}
+
+/// `D<YYMMDD>.L<OPGAVENR>` (SEMANTICS.md §3).
+pub fn daily_file_name(proddto: NaiveDate, opgavenr: &str) -> String {
+    format!("D{}.L{opgavenr}", proddto.format("%y%m%d"))
+}
+
+/// One delivered file, as the manifest lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// The subscriber.
+    pub subscriber: String,
+    /// Path relative to the outbox (`<subscriber>/<file>`).
+    pub path: String,
+    /// Persons in the file.
+    pub persons: u64,
+    /// Records in the file, 000 and 999 included.
+    pub records: u64,
+    /// Bytes as stored.
+    pub bytes: u64,
+    /// SHA-256 of the file as stored, hex.
+    pub sha256: String,
+}
+
+/// A PNR move as reports and manifests show it: masked PNRs only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedMove {
+    /// The subscriber.
+    pub subscriber: String,
+    /// The changed PNR, masked.
+    pub from: String,
+    /// The valid PNR, masked.
+    pub to: String,
+}
+
+impl ReportedMove {
+    /// The masked form of a move.
+    pub fn new(subscriber: &SubscriberId, m: &PnrMove) -> ReportedMove {
+        ReportedMove {
+            subscriber: subscriber.to_string(),
+            from: m.from.masked().to_string(),
+            to: m.to.masked().to_string(),
+        }
+    }
+}
+
+/// The manifest of one day's delivery, written last: its presence means every file it lists
+/// is complete.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyManifest {
+    /// Always `daily`.
+    pub kind: String,
+    /// 000 OPGAVENR.
+    pub opgavenr: String,
+    /// 000 PRODDTO, `YYYY-MM-DD`.
+    pub proddto: String,
+    /// 000 PRODDTOFORRIG, `YYYY-MM-DD`, or null when zeros.
+    pub proddto_forrig: Option<String>,
+    /// The extract's size in bytes (to tell a different file of the same date).
+    pub extract_bytes: u64,
+    /// Persons in the extract.
+    pub extract_persons: u64,
+    /// Subscribers evaluated.
+    pub subscribers: u64,
+    /// Every file written, in subscriber order.
+    pub files: Vec<ManifestFile>,
+    /// Subscribers that got no file (switch `skip-empty`).
+    pub skipped_empty: Vec<String>,
+    /// PNR subscriptions that move after this delivery (masked).
+    pub pnr_moves: Vec<ReportedMove>,
+}
+
+impl DailyManifest {
+    /// The manifest's path for a day: `<outbox>/_runs/D<YYYYMMDD>.L<OPGAVENR>.manifest.json`.
+    pub fn path(outbox: &Path, proddto: NaiveDate, opgavenr: &str) -> PathBuf {
+        runs_dir(outbox).join(format!(
+            "D{}.L{opgavenr}.manifest.json",
+            proddto.format("%Y%m%d")
+        ))
+    }
+
+    /// True when this manifest is of the same extract as `day`.
+    pub(crate) fn is_of(&self, day: &DayIndex<'_>) -> bool {
+        let e = day.extract();
+        self.kind == "daily"
+            && self.proddto == day.proddto().to_string()
+            && self.proddto_forrig == e.proddto_forrig().map(|d| d.to_string())
+            && self.extract_bytes == e.input().len() as u64
+            && self.extract_persons == day.len() as u64
+    }
+}
+
+/// The 6-digit OPGAVENR of the day, checked (it becomes part of file names).
+pub(crate) fn opgavenr_text(bytes: &[u8], path: &Path) -> Result<String, EngineError> {
+    if bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit) {
+        Ok(String::from_utf8_lossy(bytes).into_owned())
+    } else {
+        Err(EngineError::Outbox {
+            path: path.to_path_buf(),
+            reason: "the 000 record's OPGAVENR is not 6 digits; file names need it".into(),
+        })
+    }
+}
+
+/// Writes every subscriber's daily file and `.metadata` (in parallel), then the manifest.
+/// `selections` are [`FilterSet::evaluate`]'s, in the filter set's order. Returns the
+/// manifest written.
+pub fn write_daily(
+    day: &DayIndex<'_>,
+    filters: &FilterSet,
+    selections: &[Selection],
+    outbox: &Path,
+    options: &DailyOptions,
+    extract_path: &Path,
+) -> Result<DailyManifest, EngineError> {
+    let opgavenr = opgavenr_text(day.extract().opgavenr(), extract_path)?;
+    let name = options
+        .output
+        .file_name(daily_file_name(day.proddto(), &opgavenr));
+    private_dir(outbox)?;
+    let written: Vec<Option<ManifestFile>> = filters
+        .ids()
+        .par_iter()
+        .zip(selections.par_iter())
+        .map(|(id, sel)| {
+            if options.skip_empty && sel.blocks.is_empty() {
+                return Ok(None);
+            }
+            write_one(day, id, &sel.blocks, outbox, &name, &options.output).map(Some)
+        })
+        .collect::<Result<_, EngineError>>()?;
+    let mut manifest = DailyManifest {
+        kind: "daily".into(),
+        opgavenr,
+        proddto: day.proddto().to_string(),
+        proddto_forrig: day.extract().proddto_forrig().map(|d| d.to_string()),
+        extract_bytes: day.extract().input().len() as u64,
+        extract_persons: day.len() as u64,
+        subscribers: filters.ids().len() as u64,
+        files: Vec::new(),
+        skipped_empty: Vec::new(),
+        pnr_moves: Vec::new(),
+    };
+    for ((id, sel), file) in filters.ids().iter().zip(selections).zip(written) {
+        match file {
+            Some(f) => manifest.files.push(f),
+            None => manifest.skipped_empty.push(id.to_string()),
+        }
+        manifest
+            .pnr_moves
+            .extend(sel.moves.iter().map(|m| ReportedMove::new(id, m)));
+    }
+    let path = DailyManifest::path(outbox, day.proddto(), &manifest.opgavenr);
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Outbox {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    let runs = runs_dir(outbox);
+    private_dir(&runs)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_whole(&runs, &file_name, &json)?;
+    Ok(manifest)
+}
+
+fn write_one(
+    day: &DayIndex<'_>,
+    id: &SubscriberId,
+    blocks: &RoaringBitmap,
+    outbox: &Path,
+    name: &str,
+    output: &OutputOptions,
+) -> Result<ManifestFile, EngineError> {
+    let dir = outbox.join(id.as_str());
+    private_dir(&dir)?;
+    let mut file = AtomicFile::create(&dir, name, output.zstd)?;
+    let counts = render_daily(day, blocks, output.terminator, &mut |b| file.write_all(b))?;
+    let digest = file.commit()?;
+    let meta = FileMetadata {
+        subscriber: id.to_string(),
+        file: name.to_string(),
+        proddto: day.proddto().to_string(),
+        persons: counts.persons,
+        records: counts.taeller + 2,
+        digest,
+    };
+    meta.write(&dir)?;
+    Ok(ManifestFile {
+        subscriber: id.to_string(),
+        path: format!("{id}/{name}"),
+        persons: meta.persons,
+        records: meta.records,
+        bytes: meta.digest.bytes,
+        sha256: meta.digest.sha256,
+    })
+}

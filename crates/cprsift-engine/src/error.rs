@@ -1,0 +1,172 @@
+//! What can go wrong in a delivery or an initial load, as data. Input problems (the extract)
+//! are told apart from output and environment problems so that the CLI maps them to exit codes
+//! (1 for input, 2 for the rest), and every variant has a stable category.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use cprsift_format::ParseError;
+
+/// An error of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Reading or writing a file failed (disk full, permissions, a vanished file).
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The extract cannot be read at all (no 000, no 999, ...): nothing was delivered.
+    #[error("{}; nothing was delivered", error.in_file(path))]
+    Input {
+        /// The extract file.
+        path: PathBuf,
+        /// The error, located.
+        error: ParseError,
+    },
+    /// The extract has errors (strict mode): nothing was delivered.
+    #[error("{}: invalid extract, {count} errors, nothing was delivered; the first: {}", path.display(), First(errors))]
+    Invalid {
+        /// The extract file.
+        path: PathBuf,
+        /// The first errors, located.
+        errors: Vec<ParseError>,
+        /// All errors.
+        count: u64,
+    },
+    /// The change extract does not continue the replica: files are missing in between.
+    #[error(
+        "{}: sequence-gap: the replica's last applied extract is of {replica}, this file is of \
+         {proddto} and follows the one of {}; nothing was delivered",
+        path.display(),
+        proddto_forrig.map_or("nothing (PRODDTOFORRIG is zeros)".to_string(), |d| d.to_string())
+    )]
+    SequenceGap {
+        /// The change extract.
+        path: PathBuf,
+        /// The replica's PRODDTO.
+        replica: NaiveDate,
+        /// The file's PRODDTO.
+        proddto: NaiveDate,
+        /// The file's PRODDTOFORRIG.
+        proddto_forrig: Option<NaiveDate>,
+    },
+    /// A subscriber id that is not `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` (ids become folder names).
+    #[error("subscriber id {id:?} is not allowed: ids match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}")]
+    BadSubscriberId {
+        /// The id as given.
+        id: String,
+    },
+    /// The same subscriber twice in one run.
+    #[error("subscriber {id} is named twice")]
+    DuplicateSubscriber {
+        /// The id.
+        id: String,
+    },
+    /// An initial load names a subscriber the registry does not hold.
+    #[error("subscriber {id} is not in the registry")]
+    UnknownSubscriber {
+        /// The id.
+        id: String,
+    },
+    /// One person does not fit in a shard of the configured size with a 000 and a 999.
+    #[error(
+        "the shard size of {limit} bytes is too small: person {person} alone needs {needed} bytes \
+         with its 000, 099 A45, 003 and 999 records"
+    )]
+    ShardTooSmall {
+        /// The configured limit.
+        limit: u64,
+        /// The bytes the shard would need.
+        needed: u64,
+        /// The person, masked.
+        person: String,
+    },
+    /// The outbox holds something that contradicts this run (a manifest of another file for
+    /// the same date, an unreadable manifest).
+    #[error("{}: {reason}", path.display())]
+    Outbox {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Another cprsift process is writing to this outbox (its lock is held).
+    #[error("{}: another cprsift process is delivering into this outbox (its lock is held)", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The replica failed (opening, reading, applying).
+    #[error("{message}")]
+    Replica {
+        /// The replica crate's stable category.
+        category: &'static str,
+        /// Its message.
+        message: String,
+        /// True when the replica crate says the input extract is at fault.
+        input: bool,
+    },
+    /// The subscriber registry failed (loading, committing PNR moves).
+    #[error("{message}")]
+    Subscriptions {
+        /// What failed, worded for the operator.
+        message: String,
+    },
+}
+
+/// Shows the first error of a list.
+struct First<'a>(&'a [ParseError]);
+
+impl fmt::Display for First<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.first() {
+            Some(e) => write!(f, "{e}"),
+            None => write!(f, "(not recorded)"),
+        }
+    }
+}
+
+impl EngineError {
+    /// Wraps an I/O error with the path it concerns.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> EngineError {
+        let path = path.into();
+        move |source| EngineError::Io { path, source }
+    }
+
+    /// A stable, machine-readable category (the format's categories for input errors).
+    pub fn category(&self) -> &'static str {
+        match self {
+            EngineError::Io { .. } => "io",
+            EngineError::Input { error, .. } => error.category.as_str(),
+            EngineError::Invalid { errors, .. } => {
+                errors.first().map_or("invalid", |e| e.category.as_str())
+            }
+            EngineError::SequenceGap { .. } => "sequence-gap",
+            EngineError::BadSubscriberId { .. } => "bad-subscriber-id",
+            EngineError::DuplicateSubscriber { .. } => "duplicate-subscriber",
+            EngineError::UnknownSubscriber { .. } => "unknown-subscriber",
+            EngineError::ShardTooSmall { .. } => "shard-too-small",
+            EngineError::Outbox { .. } => "outbox",
+            EngineError::Locked { .. } => "locked",
+            EngineError::Replica { category, .. } => category,
+            EngineError::Subscriptions { .. } => "subscriptions",
+        }
+    }
+
+    /// True when the input extract is at fault (exit code 1 in the CLI).
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            EngineError::Input { .. }
+            | EngineError::Invalid { .. }
+            | EngineError::SequenceGap { .. } => true,
+            EngineError::Replica { input, .. } => *input,
+            _ => false,
+        }
+    }
+}

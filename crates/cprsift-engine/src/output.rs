@@ -1,0 +1,304 @@
+//! Files that appear only whole (SEMANTICS.md §3, §7): each is written to a temporary file in
+//! its target folder (mode 0600), hashed while written, optionally zstd-compressed, fsynced,
+//! renamed over the target and the folder fsynced. A writer dropped before
+//! [`AtomicFile::commit`] removes its temporary file. Folders are created mode 0700.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::EngineError;
+
+/// Output framing and compression (SEMANTICS.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// Record terminator (switch `crlf | none`; default LF).
+    pub terminator: cprsift_format::write::Terminator,
+    /// zstd level, when the files are compressed (`.zst`).
+    pub zstd: Option<i32>,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            terminator: cprsift_format::write::Terminator::Lf,
+            zstd: None,
+        }
+    }
+}
+
+impl OutputOptions {
+    /// A data file's name with the compression suffix.
+    pub(crate) fn file_name(&self, base: String) -> String {
+        match self.zstd {
+            Some(_) => base + ".zst",
+            None => base,
+        }
+    }
+}
+
+/// Creates `dir` (and missing parents) with mode 0700 and makes sure it is 0700.
+pub(crate) fn private_dir(dir: &Path) -> Result<(), EngineError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(EngineError::io(dir))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(EngineError::io(dir))
+}
+
+/// Fsyncs a folder so that a rename in it is durable.
+fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(EngineError::io(dir))
+}
+
+/// Counts and hashes the bytes that reach the file.
+struct Hashing<W> {
+    inner: W,
+    sha: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+enum Sink {
+    Plain(Hashing<BufWriter<File>>),
+    Zstd(zstd::stream::write::Encoder<'static, Hashing<BufWriter<File>>>),
+}
+
+/// What a committed file holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    /// Bytes of the file as stored (compressed when `.zst`).
+    pub bytes: u64,
+    /// Bytes before compression (equal to `bytes` when not compressed).
+    pub uncompressed_bytes: u64,
+    /// SHA-256 of the file as stored, hex.
+    pub sha256: String,
+}
+
+/// A file being written; see the module documentation.
+pub(crate) struct AtomicFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    sink: Option<Sink>,
+    uncompressed: u64,
+}
+
+impl AtomicFile {
+    /// Starts `dir/name` (the folder must exist). A stale temporary file of the same target
+    /// (a crashed run) is replaced.
+    pub fn create(dir: &Path, name: &str, zstd: Option<i32>) -> Result<AtomicFile, EngineError> {
+        let target = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(EngineError::io(&tmp))?;
+        let hashing = Hashing {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            sha: Sha256::new(),
+            bytes: 0,
+        };
+        let mut out = AtomicFile {
+            target,
+            tmp,
+            sink: None,
+            uncompressed: 0,
+        };
+        out.sink = Some(match zstd {
+            None => Sink::Plain(hashing),
+            Some(level) => Sink::Zstd(
+                zstd::stream::write::Encoder::new(hashing, level)
+                    .map_err(EngineError::io(&out.tmp))?,
+            ),
+        });
+        Ok(out)
+    }
+
+    /// Appends bytes.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
+        self.uncompressed += bytes.len() as u64;
+        let r = match &mut self.sink {
+            Some(Sink::Plain(w)) => w.write_all(bytes),
+            Some(Sink::Zstd(w)) => w.write_all(bytes),
+            None => Ok(()),
+        };
+        r.map_err(EngineError::io(&self.tmp))
+    }
+
+
+    /// Finishes the file: flush, fsync, rename over the target, fsync the folder.
+    pub fn commit(mut self) -> Result<FileDigest, EngineError> {
+        let io = EngineError::io(&self.tmp);
+        let hashing = match self.sink.take() {
+            Some(Sink::Plain(w)) => Ok(w),
+            Some(Sink::Zstd(w)) => w.finish(),
+            None => Err(io::Error::other("the file was already committed")),
+        };
+        let result = hashing.and_then(|mut h| {
+            h.flush()?;
+            let file = h.inner.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            Ok((h.bytes, h.sha))
+        });
+        let (bytes, sha) = result.map_err(io)?;
+        fs::rename(&self.tmp, &self.target).map_err(EngineError::io(&self.target))?;
+        if let Some(dir) = self.target.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(FileDigest {
+            bytes,
+            uncompressed_bytes: self.uncompressed,
+            sha256: hex::encode(sha.finalize()),
+        })
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.sink.is_some() {
+            self.sink = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a small file whole (metadata, manifests), uncompressed.
+pub(crate) fn write_whole(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileDigest, EngineError> {
+    let mut f = AtomicFile::create(dir, name, None)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// The `.metadata` companion of a data file (SEMANTICS.md §3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMetadata {
+    /// The subscriber.
+    pub subscriber: String,
+    /// The data file's name.
+    pub file: String,
+    /// PRODDTO of the extract (daily) or the replica's date (initial load), `YYYY-MM-DD`.
+    pub proddto: String,
+    /// Persons (blocks) in the file.
+    pub persons: u64,
+    /// Records in the file, 000 and 999 included.
+    pub records: u64,
+    /// The data file's size as stored and its SHA-256.
+    #[serde(flatten)]
+    pub digest: FileDigest,
+}
+
+impl FileMetadata {
+    /// Writes `<file>.metadata` beside the data file.
+    pub(crate) fn write(&self, dir: &Path) -> Result<(), EngineError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| EngineError::Outbox {
+            path: dir.join(&self.file),
+            reason: e.to_string(),
+        })?;
+        write_whole(dir, &format!("{}.metadata", self.file), &json).map(|_| ())
+    }
+}
+
+/// Where a run's manifests live: `<outbox>/_runs/` (a subscriber id cannot start with `_`, so
+/// this folder can never be a subscriber's).
+pub(crate) fn runs_dir(outbox: &Path) -> PathBuf {
+    outbox.join("_runs")
+}
+
+/// Takes the outbox's lock for the duration of a run (one writer per outbox).
+pub(crate) fn lock_outbox(outbox: &Path) -> Result<File, EngineError> {
+    use fs2::FileExt;
+    let runs = runs_dir(outbox);
+    private_dir(&runs)?;
+    let path = runs.join("LOCK");
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(EngineError::io(&path))?;
+    file.try_lock_exclusive()
+        .map_err(|_| EngineError::Locked { path })?;
+    Ok(file)
+}
+
+/// Reads a manifest if one exists.
+pub(crate) fn read_manifest<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+) -> Result<Option<T>, EngineError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| EngineError::Outbox {
+                path: path.to_path_buf(),
+                reason: format!("the manifest cannot be read: {e}"),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(EngineError::io(path)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_appear_whole_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        private_dir(&sub).unwrap();
+        assert_eq!(fs::metadata(&sub).unwrap().permissions().mode() & 0o777, 0o700);
+        let mut f = AtomicFile::create(&sub, "x", None).unwrap();
+        f.write_all(b"abc").unwrap();
+        assert!(!sub.join("x").exists());
+        let d = f.commit().unwrap();
+        assert_eq!(fs::read(sub.join("x")).unwrap(), b"abc");
+        assert_eq!(fs::metadata(sub.join("x")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(d.bytes, 3);
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // Dropped before commit: nothing stays behind.
+        let mut g = AtomicFile::create(&sub, "y", Some(3)).unwrap();
+        g.write_all(b"abc").unwrap();
+        drop(g);
+        let names: Vec<_> = fs::read_dir(&sub).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("x")]);
+    }
+
+    #[test]
+    fn compressed_files_hash_what_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(dir.path(), "z.zst", Some(3)).unwrap();
+        f.write_all(&[b'a'; 10_000]).unwrap();
+        let d = f.commit().unwrap();
+        let stored = fs::read(dir.path().join("z.zst")).unwrap();
+        assert_eq!(d.bytes, stored.len() as u64);
+        assert_eq!(d.uncompressed_bytes, 10_000);
+        assert_eq!(d.sha256, hex::encode(Sha256::digest(&stored)));
+        assert_eq!(zstd::decode_all(&stored[..]).unwrap(), vec![b'a'; 10_000]);
+    }
+}

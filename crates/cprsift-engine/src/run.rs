@@ -1,0 +1,339 @@
+//! The nightly run and the initial-load command with the real replica and subscriber registry
+//! (SEMANTICS.md §5 order): validate the extract, check the sequence against the replica,
+//! deliver against the state before apply, move PNR subscriptions, then (on request) apply.
+//!
+//! Crash safety: the day's manifest is written last and is the delivery's commit point. A
+//! rerun that finds a manifest of the same extract does not deliver again; one that finds none
+//! rewrites every file (same input, same state before: the same bytes). PNR moves are a
+//! function of the extract and the registry; they are committed after the manifest, and a
+//! rerun recomputes them against the registry (already moved subscriptions no longer match),
+//! so they are made exactly once. Apply comes last: once it is done the sequence check says
+//! "already applied" and nothing is delivered again.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use cprsift_format::{Extract, ExtractOptions, Pnr};
+use cprsift_mmap::MappedFile;
+use cprsift_replica::{Replica, ReplicaError, Sequence};
+use cprsift_subscriptions::{Filters, Registry, Source, SubscriptionError};
+
+use crate::daily::{opgavenr_text, write_daily, DailyManifest, DailyOptions, ReportedMove};
+use crate::day::{DayIndex, MatchOptions, PriorState};
+use crate::error::EngineError;
+use crate::filters::{AgeRange, FilterSet, Subscriber, SubscriberFilters, SubscriberId};
+use crate::initial::{
+    initial_manifest_path, write_initial_load, InitialLoadOptions, InitialManifest, PersonSource,
+    StoredPersonView,
+};
+use crate::output::{lock_outbox, read_manifest};
+
+impl From<ReplicaError> for EngineError {
+    fn from(e: ReplicaError) -> EngineError {
+        EngineError::Replica {
+            category: e.category(),
+            input: e.is_input_error(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<SubscriptionError> for EngineError {
+    fn from(e: SubscriptionError) -> EngineError {
+        EngineError::Subscriptions {
+            message: e.to_string(),
+        }
+    }
+}
+
+impl PriorState for Replica {
+    fn municipality_before(&self, pnr: Pnr) -> Option<u16> {
+        self.lookup(pnr).and_then(|e| e.municipality)
+    }
+}
+
+impl PersonSource for Replica {
+    fn date(&self) -> NaiveDate {
+        self.proddto()
+    }
+
+    fn opgavenr(&self) -> [u8; 6] {
+        Replica::opgavenr(self)
+    }
+
+    fn len(&self) -> usize {
+        Replica::len(self)
+    }
+
+    fn person_at(&self, i: usize) -> Result<StoredPersonView<'_>, EngineError> {
+        let p = Replica::person_at(self, i);
+        Ok(StoredPersonView {
+            pnr: p.entry.pnr,
+            municipality: p.entry.municipality,
+            birth_date: p.entry.birth_date,
+            status: p.entry.status,
+            block: p.block,
+            clear_address: p.clear_address,
+        })
+    }
+}
+
+/// The engine's view of a registry's filters.
+pub fn subscriber_of(id: &str, f: &Filters) -> Result<Subscriber, EngineError> {
+    Ok(Subscriber {
+        id: SubscriberId::new(id)?,
+        filters: SubscriberFilters {
+            pnrs: f.pnrs.clone(),
+            municipalities: f.municipalities.clone(),
+            ages: f
+                .ages
+                .iter()
+                .map(|r| AgeRange {
+                    start: r.start,
+                    end: r.end,
+                })
+                .collect(),
+            change_codes: f.change_codes.iter().map(|c| *c.as_bytes()).collect(),
+            no_filter: f.no_filter,
+        },
+    })
+}
+
+fn subscribers_of(registry: &Registry) -> Result<Vec<Subscriber>, EngineError> {
+    registry
+        .subscribers()
+        .map(|(id, f)| subscriber_of(id.as_str(), f))
+        .collect()
+}
+
+/// A nightly delivery.
+#[derive(Clone, Debug)]
+pub struct DeliverRequest {
+    /// The day's change extract.
+    pub extract: PathBuf,
+    /// The replica folder (its state before this extract is the "before").
+    pub replica: PathBuf,
+    /// A subscription store folder, or a TOML file (then PNR moves are only reported).
+    pub subscriptions: PathBuf,
+    /// The outbox: one folder per subscriber, manifests in `_runs/`.
+    pub outbox: PathBuf,
+    /// Reading options (strict-unknown).
+    pub extract_options: ExtractOptions,
+    /// Filter switches (after-only, main-only).
+    pub matching: MatchOptions,
+    /// Output switches (framing, zstd, skip-empty).
+    pub daily: DailyOptions,
+    /// Apply the extract to the replica after delivering.
+    pub apply: bool,
+}
+
+/// What a nightly run did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryOutcome {
+    /// The files were written now.
+    Delivered,
+    /// A complete delivery of this extract was already in the outbox (a rerun); nothing was
+    /// written again, the remaining steps were finished.
+    AlreadyDelivered,
+    /// The replica already holds this extract: nothing delivered again.
+    AlreadyApplied,
+}
+
+/// The run report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeliveryReport {
+    /// What happened.
+    pub outcome: DeliveryOutcome,
+    /// The extract's PRODDTO.
+    pub proddto: NaiveDate,
+    /// Its OPGAVENR.
+    pub opgavenr: String,
+    /// Persons in the extract.
+    pub persons: u64,
+    /// Warnings found by validation (undefined record types carried through).
+    pub warnings: u64,
+    /// The manifest's path and content (none when already applied).
+    pub manifest_path: Option<PathBuf>,
+    /// The manifest.
+    pub manifest: Option<DailyManifest>,
+    /// PNR moves made in the store by this run (masked); with a TOML file, the moves due.
+    pub pnr_moves: Vec<ReportedMove>,
+    /// True when the moves were committed to a store (false for a TOML file).
+    pub moves_committed: bool,
+    /// True when the extract was applied to the replica by this run.
+    pub applied: bool,
+}
+
+/// Runs the nightly delivery (see the module documentation).
+pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
+    let map = MappedFile::open(&req.extract).map_err(EngineError::io(&req.extract))?;
+    let extract = Extract::open(&map, req.extract_options).map_err(|error| EngineError::Input {
+        path: req.extract.clone(),
+        error,
+    })?;
+    let check = extract.check();
+    if !check.is_valid() {
+        return Err(EngineError::Invalid {
+            path: req.extract.clone(),
+            errors: check.errors,
+            count: check.error_count,
+        });
+    }
+    let opgavenr = opgavenr_text(extract.opgavenr(), &req.extract)?;
+    let proddto = extract.proddto().ok_or_else(|| EngineError::Outbox {
+        path: req.extract.clone(),
+        reason: "the 000 record has no PRODDTO".into(),
+    })?;
+    let replica = Replica::open(&req.replica)?;
+    let mut report = DeliveryReport {
+        outcome: DeliveryOutcome::AlreadyApplied,
+        proddto,
+        opgavenr,
+        persons: check.persons,
+        warnings: check.warning_count,
+        manifest_path: None,
+        manifest: None,
+        pnr_moves: Vec::new(),
+        moves_committed: false,
+        applied: false,
+    };
+    match replica.sequence(extract.proddto_forrig(), proddto) {
+        Sequence::Gap => {
+            return Err(EngineError::SequenceGap {
+                path: req.extract.clone(),
+                replica: replica.proddto(),
+                proddto,
+                proddto_forrig: extract.proddto_forrig(),
+            })
+        }
+        Sequence::AlreadyApplied => return Ok(report),
+        Sequence::Next => {}
+    }
+    let _outbox_lock = lock_outbox(&req.outbox)?;
+    let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
+    let filters = FilterSet::compile(&subscribers_of(&registry)?)?;
+    let day = DayIndex::build(extract, &replica, req.matching, &req.extract)?;
+    let selections = filters.evaluate(&day);
+    let path = DailyManifest::path(&req.outbox, proddto, &report.opgavenr);
+    let manifest = match read_manifest::<DailyManifest>(&path)? {
+        Some(m) if m.is_of(&day) => {
+            report.outcome = DeliveryOutcome::AlreadyDelivered;
+            m
+        }
+        Some(_) => {
+            return Err(EngineError::Outbox {
+                path,
+                reason: "a manifest for this date and OPGAVENR describes a different extract; \
+                         nothing was delivered"
+                    .into(),
+            })
+        }
+        None => {
+            report.outcome = DeliveryOutcome::Delivered;
+            write_daily(&day, &filters, &selections, &req.outbox, &req.daily, &req.extract)?
+        }
+    };
+    let mut due: Vec<(Pnr, Pnr)> = selections
+        .iter()
+        .flat_map(|s| s.moves.iter().map(|m| (m.from, m.to)))
+        .collect();
+    due.sort_unstable();
+    due.dedup();
+    match source {
+        Source::Store(store) if !due.is_empty() => {
+            // Under the store's lock, against the live registry, so no concurrent change is lost.
+            let lock = store.lock()?;
+            let mut live = lock.load()?;
+            let made = live.move_pnr_subscriptions(&due);
+            if !made.is_empty() {
+                lock.commit(&live)?;
+            }
+            report.moves_committed = true;
+            report.pnr_moves = made
+                .iter()
+                .map(|m| ReportedMove {
+                    subscriber: m.subscriber.to_string(),
+                    from: m.from.masked().to_string(),
+                    to: m.to.masked().to_string(),
+                })
+                .collect();
+        }
+        _ => {
+            report.pnr_moves = filters
+                .ids()
+                .iter()
+                .zip(&selections)
+                .flat_map(|(id, s)| s.moves.iter().map(move |m| ReportedMove::new(id, m)))
+                .collect()
+        }
+    }
+    report.manifest_path = Some(path);
+    report.manifest = Some(manifest);
+    drop(day);
+    if req.apply {
+        cprsift_replica::apply(
+            &req.replica,
+            std::slice::from_ref(&req.extract),
+            cprsift_replica::ApplyOptions {
+                extract: req.extract_options,
+                ..Default::default()
+            },
+        )?;
+        report.applied = true;
+    }
+    Ok(report)
+}
+
+/// An initial load for one or more new subscribers.
+#[derive(Clone, Debug)]
+pub struct InitialLoadRequest {
+    /// The replica folder.
+    pub replica: PathBuf,
+    /// A subscription store folder or a TOML file.
+    pub subscriptions: PathBuf,
+    /// The subscribers to serve (each must be in the registry), in output order.
+    pub subscribers: Vec<String>,
+    /// The outbox.
+    pub outbox: PathBuf,
+    /// Shard size, framing, compression.
+    pub options: InitialLoadOptions,
+}
+
+/// What an initial load wrote.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InitialLoadReport {
+    /// The manifest's path.
+    pub manifest_path: PathBuf,
+    /// The manifest.
+    pub manifest: InitialManifest,
+}
+
+/// Writes initial loads (SEMANTICS.md §4) in one pass over the replica.
+pub fn initial_load(req: &InitialLoadRequest) -> Result<InitialLoadReport, EngineError> {
+    let replica = Replica::open(&req.replica)?;
+    let (registry, _) = cprsift_subscriptions::load(&req.subscriptions)?;
+    let mut chosen = Vec::with_capacity(req.subscribers.len());
+    for id in &req.subscribers {
+        let wanted = SubscriberId::new(id)?;
+        let filters = registry
+            .subscribers()
+            .find(|(rid, _)| rid.as_str() == wanted.as_str())
+            .map(|(_, f)| f)
+            .ok_or_else(|| EngineError::UnknownSubscriber { id: id.clone() })?;
+        chosen.push(subscriber_of(id, filters)?);
+    }
+    FilterSet::compile(&chosen)?; // refuses a subscriber named twice
+    let _outbox_lock = lock_outbox(&req.outbox)?;
+    let manifest = write_initial_load(&replica, &chosen, &req.outbox, &req.options)?;
+    let ids: Vec<SubscriberId> = chosen.iter().map(|s| s.id.clone()).collect();
+    Ok(InitialLoadReport {
+        manifest_path: initial_manifest_path(
+            &req.outbox,
+            replica.proddto(),
+            &manifest.opgavenr,
+            &ids,
+        ),
+        manifest,
+    })
+}
