@@ -215,7 +215,10 @@ fn apply_one(
         }
         let (entry, loc) = decode(replica.raw(i));
         let loc = match compaction.remap[usize::from(loc.segment)] {
-            Some(slot) => Location { segment: slot, ..loc },
+            Some(slot) => Location {
+                segment: slot,
+                ..loc
+            },
             None => {
                 let offset = segment.append(replica.stored_bytes(&loc))?;
                 Location {

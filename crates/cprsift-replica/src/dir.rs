@@ -140,10 +140,17 @@ pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ReplicaErro
 
 /// Makes `generation` current: CURRENT.tmp written and synced, renamed over CURRENT, the
 /// directory synced. The rename is the commit point.
-pub(crate) fn switch_current(dir: &Path, generation: u64, steps: &mut Steps) -> Result<(), ReplicaError> {
+pub(crate) fn switch_current(
+    dir: &Path,
+    generation: u64,
+    steps: &mut Steps,
+) -> Result<(), ReplicaError> {
     let tmp = dir.join(CURRENT_TMP);
     remove_if_present(&tmp)?;
-    write_durably(&tmp, format!("{}\n", generation_name(generation)).as_bytes())?;
+    write_durably(
+        &tmp,
+        format!("{}\n", generation_name(generation)).as_bytes(),
+    )?;
     steps.step()?;
     let current = dir.join(CURRENT);
     fs::rename(&tmp, &current).map_err(ReplicaError::io(&current))?;
@@ -160,18 +167,24 @@ fn remove_if_present(path: &Path) -> Result<(), ReplicaError> {
 
 /// Reads CURRENT: the current generation's number.
 pub(crate) fn read_current(dir: &Path) -> Result<u64, ReplicaError> {
+    if !dir.is_dir() {
+        return Err(ReplicaError::NotAReplica {
+            dir: dir.to_path_buf(),
+            reason: if dir.exists() {
+                "it is not a directory"
+            } else {
+                "no such directory"
+            }
+            .into(),
+        });
+    }
     let path = dir.join(CURRENT);
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let reason = if dir.is_dir() {
-                "it has no CURRENT file (an init may have been interrupted: run init again)"
-            } else {
-                "no such directory"
-            };
             return Err(ReplicaError::NotAReplica {
                 dir: dir.to_path_buf(),
-                reason: reason.into(),
+                reason: "it has no CURRENT file (if an init was interrupted, run it again)".into(),
             });
         }
         Err(e) => return Err(ReplicaError::io(&path)(e)),
@@ -189,11 +202,10 @@ pub(crate) fn read_current(dir: &Path) -> Result<u64, ReplicaError> {
 pub(crate) fn read_manifest(dir: &Path, generation: u64) -> Result<Manifest, ReplicaError> {
     let path = dir.join(generation_name(generation)).join(MANIFEST);
     let bytes = fs::read(&path).map_err(ReplicaError::io(&path))?;
-    let manifest: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| ReplicaError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| ReplicaError::Corrupt {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     if manifest.format != FORMAT || manifest.generation != generation {
         return Err(ReplicaError::Corrupt {
             path,

@@ -106,7 +106,11 @@ impl NewGeneration {
     /// here), renames the directory into place and makes it current; then removes what the
     /// new generation does not use. On an error before the switch the current generation is
     /// untouched; the caller removes the half-built files ([`cleanup_after_failure`]).
-    pub fn commit(self, mut manifest: Manifest, steps: &mut Steps) -> Result<Manifest, ReplicaError> {
+    pub fn commit(
+        self,
+        mut manifest: Manifest,
+        steps: &mut Steps,
+    ) -> Result<Manifest, ReplicaError> {
         let NewGeneration {
             dir,
             generation,
@@ -120,7 +124,10 @@ impl NewGeneration {
             .map_err(|e| ReplicaError::io(&index_path)(e.into_error()))?;
         file.sync_all().map_err(ReplicaError::io(&index_path))?;
         manifest.persons = persons;
-        manifest.index_bytes = file.metadata().map_err(ReplicaError::io(&index_path))?.len();
+        manifest.index_bytes = file
+            .metadata()
+            .map_err(ReplicaError::io(&index_path))?
+            .len();
         steps.step()?;
         dir::write_durably(&tmp.join(dir::MANIFEST), &dir::manifest_bytes(&manifest)?)?;
         dir::sync_dir(&tmp)?;

@@ -11,7 +11,9 @@ use crate::dir::{self, Applied, Lock, Manifest, SegmentInfo, Steps};
 use crate::error::ReplicaError;
 use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
 use crate::index::{encode, key_of, ENTRY_BYTES};
-use crate::stored::{append_person, check_strict, input_error, open_extract, opgavenr_of, proddto_of};
+use crate::stored::{
+    append_person, check_strict, input_error, open_extract, opgavenr_of, proddto_of,
+};
 
 /// How `init` reads the extract.
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,7 +49,11 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// Builds a replica in `dir` (new, or empty) from the full extract at `extract_path`. The
 /// extract is checked first (strict: any error and nothing is created); then one parallel pass
 /// stores every block with its 003 record(s) and builds the index.
-pub fn init(extract_path: &Path, dir: &Path, opts: InitOptions) -> Result<InitReport, ReplicaError> {
+pub fn init(
+    extract_path: &Path,
+    dir: &Path,
+    opts: InitOptions,
+) -> Result<InitReport, ReplicaError> {
     let map = MappedFile::open(extract_path).map_err(ReplicaError::io(extract_path))?;
     let extract = open_extract(&map, extract_path, opts.extract)?;
     let proddto = proddto_of(&extract, extract_path)?;
@@ -197,6 +203,8 @@ fn build(
 
 /// The file's name without its directory, for the manifest's history.
 pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

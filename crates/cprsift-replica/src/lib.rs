@@ -128,7 +128,12 @@ impl Replica {
         let opgavenr = <[u8; 6]>::try_from(manifest.opgavenr.as_bytes())
             .ok()
             .filter(|o| o.iter().all(u8::is_ascii_digit))
-            .ok_or_else(|| corrupt(&gen_dir.join(dir::MANIFEST), "OPGAVENR is not 6 digits".into()))?;
+            .ok_or_else(|| {
+                corrupt(
+                    &gen_dir.join(dir::MANIFEST),
+                    "OPGAVENR is not 6 digits".into(),
+                )
+            })?;
         let replica = Replica {
             dir: dir.to_path_buf(),
             manifest,
@@ -137,7 +142,9 @@ impl Replica {
             len,
             segments,
         };
-        replica.verify_index().map_err(|r| corrupt(&index_path, r))?;
+        replica
+            .verify_index()
+            .map_err(|r| corrupt(&index_path, r))?;
         Ok(replica)
     }
 

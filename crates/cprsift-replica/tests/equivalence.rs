@@ -21,7 +21,11 @@ fn one_day_per_call_equals_the_reference_after_every_day() {
         assert!(matches!(outcomes[..], [ApplyOutcome::Applied { .. }]));
         let expected = reference_after(&series, n + 1);
         let got = exported(&dir);
-        assert!(got == expected.export(), "day {} differs from the reference", n + 1);
+        assert!(
+            got == expected.export(),
+            "day {} differs from the reference",
+            n + 1
+        );
         check_index_against_export(&dir, &got);
     }
 }
@@ -37,12 +41,16 @@ fn all_days_at_once_equal_the_reference() {
     days.reverse();
     let outcomes = apply(&dir, &days, ApplyOptions::default()).unwrap();
     assert_eq!(outcomes.len(), 20);
-    assert!(outcomes.iter().all(|o| matches!(o, ApplyOutcome::Applied { .. })));
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, ApplyOutcome::Applied { .. })));
     assert!(exported(&dir) == reference_after(&series, 20).export());
     // Applying them again changes nothing: every one is already applied.
     let before = common::snapshot(&dir);
     let again = apply(&dir, &series.days, ApplyOptions::default()).unwrap();
-    assert!(again.iter().all(|o| matches!(o, ApplyOutcome::AlreadyApplied { .. })));
+    assert!(again
+        .iter()
+        .all(|o| matches!(o, ApplyOutcome::AlreadyApplied { .. })));
     assert_eq!(common::snapshot(&dir), before);
 }
 
@@ -57,7 +65,9 @@ fn many_days_compact_and_stay_equal() {
     let compacted: usize = outcomes
         .iter()
         .map(|o| match o {
-            ApplyOutcome::Applied { compacted_segments, .. } => *compacted_segments,
+            ApplyOutcome::Applied {
+                compacted_segments, ..
+            } => *compacted_segments,
             ApplyOutcome::AlreadyApplied { .. } => 0,
         })
         .sum();
@@ -73,24 +83,54 @@ fn the_test_data_has_every_case() {
     let tmp = tempfile::tempdir().unwrap();
     let series = write_series(tmp.path(), 7, 400, 20, 60);
     let base = std::fs::read(&series.base).unwrap();
-    let lines = |b: &[u8]| -> Vec<Vec<u8>> { b.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect() };
+    let lines =
+        |b: &[u8]| -> Vec<Vec<u8>> { b.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect() };
     let base_lines = lines(&base);
-    assert!(base_lines.iter().any(|l| l.starts_with(b"001") && l.len() == 121), "no status-layout 001");
-    assert!(base_lines.iter().any(|l| l.starts_with(b"034")), "no undefined record type");
-    let days: Vec<Vec<u8>> = series.days.iter().flat_map(|d| lines(&std::fs::read(d).unwrap())).collect();
+    assert!(
+        base_lines
+            .iter()
+            .any(|l| l.starts_with(b"001") && l.len() == 121),
+        "no status-layout 001"
+    );
+    assert!(
+        base_lines.iter().any(|l| l.starts_with(b"034")),
+        "no undefined record type"
+    );
+    let days: Vec<Vec<u8>> = series
+        .days
+        .iter()
+        .flat_map(|d| lines(&std::fs::read(d).unwrap()))
+        .collect();
     assert!(days.iter().any(|l| l.starts_with(b"022")), "no PNR change");
-    assert!(days.iter().any(|l| l.starts_with(b"001") && &l[23..25] == b"90"), "no death");
-    assert!(days.iter().any(|l| l.starts_with(b"001") && &l[23..25] == b"60"), "no retired PNR");
+    assert!(
+        days.iter()
+            .any(|l| l.starts_with(b"001") && &l[23..25] == b"90"),
+        "no death"
+    );
+    assert!(
+        days.iter()
+            .any(|l| l.starts_with(b"001") && &l[23..25] == b"60"),
+        "no retired PNR"
+    );
     // Persons delivered without a 003, and a 003 without a block.
-    let (mut blocks, mut clear) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+    let (mut blocks, mut clear) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
     for l in lines(&std::fs::read(&series.days[0]).unwrap()) {
-        if l.len() >= 13 && l.starts_with(b"001") { blocks.insert(l[3..13].to_vec()); }
-        if l.starts_with(b"003") { clear.insert(l[3..13].to_vec()); }
+        if l.len() >= 13 && l.starts_with(b"001") {
+            blocks.insert(l[3..13].to_vec());
+        }
+        if l.starts_with(b"003") {
+            clear.insert(l[3..13].to_vec());
+        }
     }
     assert!(blocks.difference(&clear).next().is_some());
     assert!(clear.difference(&blocks).next().is_some());
     // Each day changes the export.
-    let r: Vec<Vec<u8>> = (0..3).map(|n| reference_after(&series, n).export()).collect();
+    let r: Vec<Vec<u8>> = (0..3)
+        .map(|n| reference_after(&series, n).export())
+        .collect();
     assert!(r[0] != r[1] && r[1] != r[2]);
 }
 
@@ -101,7 +141,10 @@ fn same_bytes_with_one_or_two_threads() {
     let mut states = Vec::new();
     for threads in [1, 2] {
         let dir = tmp.path().join(format!("replica{threads}"));
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             init(&series.base, &dir, InitOptions::default()).unwrap();
             apply(&dir, &series.days, ApplyOptions::default()).unwrap();
@@ -116,7 +159,11 @@ fn check_index_against_export(dir: &std::path::Path, export: &[u8]) {
     let replica = Replica::open(dir).unwrap();
     let extract = Extract::open(export, ExtractOptions::default()).unwrap();
     let report = extract.check();
-    assert!(report.is_valid(), "export invalid: {:?}", report.errors.first());
+    assert!(
+        report.is_valid(),
+        "export invalid: {:?}",
+        report.errors.first()
+    );
     let blocks: Vec<_> = extract.blocks().map(Result::unwrap).collect();
     assert_eq!(blocks.len(), replica.len());
     let tail = extract.tail_index();
@@ -136,7 +183,10 @@ fn check_index_against_export(dir: &std::path::Path, export: &[u8]) {
         assert!(replica.contains(entry.pnr));
         assert_eq!(replica.lookup(entry.pnr), Some(entry));
         assert_eq!(replica.entry_at(i), entry);
-        assert_eq!(replica.person(entry.pnr).map(|p| p.block), Some(stored.block));
+        assert_eq!(
+            replica.person(entry.pnr).map(|p| p.block),
+            Some(stored.block)
+        );
     }
     let absent = Pnr::from_digits(b"0101010000").unwrap();
     assert!(!replica.contains(absent) && replica.person(absent).is_none());
@@ -144,6 +194,9 @@ fn check_index_against_export(dir: &std::path::Path, export: &[u8]) {
     let next = d.succ_opt().unwrap();
     assert_eq!(replica.sequence(Some(d), next), Sequence::Next);
     assert_eq!(replica.sequence(d.pred_opt(), d), Sequence::AlreadyApplied);
-    assert_eq!(replica.sequence(Some(next), next.succ_opt().unwrap()), Sequence::Gap);
+    assert_eq!(
+        replica.sequence(Some(next), next.succ_opt().unwrap()),
+        Sequence::Gap
+    );
     assert_eq!(&replica.opgavenr(), common::OPGAVENR);
 }

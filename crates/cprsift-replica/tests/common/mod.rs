@@ -85,7 +85,10 @@ impl World {
             self.serial += 1;
             let yy = born.format("%d%m%y").to_string();
             // Seventh digit 0-3: 1900s; serials chosen to fail modulus 11 (no real person).
-            let s = format!("{yy}{:04}", (self.serial * 7 + self.rng.below(7) as u32) % 4000);
+            let s = format!(
+                "{yy}{:04}",
+                (self.serial * 7 + self.rng.below(7) as u32) % 4000
+            );
             let pnr = Pnr::from_digits(s.as_bytes()).unwrap();
             if !pnr.passes_modulus_11() && !self.persons.contains_key(&pnr) {
                 return pnr;
@@ -203,14 +206,15 @@ impl World {
     fn person_records(&self, p: &Person, events: bool, out: &mut Vec<Vec<u8>>) {
         let digits = p.pnr.digits();
         let mut b = RecordBuilder::new(if p.status_layout { &R001_U12180 } else { &R001 });
-        b.text(&r001::PNR, &digits).number(&r001::STATUS, u64::from(p.status));
+        b.text(&r001::PNR, &digits)
+            .number(&r001::STATUS, u64::from(p.status));
         if let Some(g) = p.pnr_gaeld {
             b.text(&r001::PNRGAELD, &g.digits());
         }
         if p.status != 60 {
-            b.text(&r001::KOEN, if p.pnr.key() % 2 == 0 { b"K" } else { b"M" });
+            b.text(&r001::KOEN, if p.pnr.key().is_multiple_of(2) { b"K" } else { b"M" });
             if let Some(d) = p.pnr.birth_date() {
-                if p.pnr.key() % 3 != 0 {
+                if !p.pnr.key().is_multiple_of(3) {
                     b.date(&r001::FOED_DT, d);
                 }
             }
@@ -221,15 +225,18 @@ impl World {
         out.push(b.bytes().to_vec());
         if let Some(k) = p.municipality {
             let mut b = RecordBuilder::new(&R002);
-            b.text(&r002::PNR, &digits).number(&r002::KOMKOD, u64::from(k));
+            b.text(&r002::PNR, &digits)
+                .number(&r002::KOMKOD, u64::from(k));
             out.push(b.bytes().to_vec());
         }
         let mut b = RecordBuilder::new(&R008);
-        b.text(&r008::PNR, &digits).text_utf8(&r008::FORNVN, &p.name);
+        b.text(&r008::PNR, &digits)
+            .text_utf8(&r008::FORNVN, &p.name);
         out.push(b.bytes().to_vec());
         if let Some(old) = p.old_pnr {
             let mut b = RecordBuilder::new(&R022);
-            b.text(&r022::PNRGAELD, &digits).text(&r022::PNR, &old.digits());
+            b.text(&r022::PNRGAELD, &digits)
+                .text(&r022::PNR, &old.digits());
             out.push(b.bytes().to_vec());
         }
         if p.unknown_record {
@@ -329,7 +336,11 @@ fn canonical(line: &[u8]) -> Vec<u8> {
     match rt.layouts().first() {
         Some(layout) => {
             // Padded to the U12170 length; a 121-byte status-layout 001 is cut to 106.
-            let len = if rt == RecordType::PERSON { 106 } else { layout.len };
+            let len = if rt == RecordType::PERSON {
+                106
+            } else {
+                layout.len
+            };
             out.resize(len, b' ');
         }
         None => {
@@ -427,7 +438,10 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
