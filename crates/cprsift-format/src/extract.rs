@@ -448,14 +448,6 @@ impl<'a> Extract<'a> {
     }
 }
 
-fn unreachable_end<T>(offset: usize) -> Result<T, ParseError> {
-    Err(ParseError::new(
-        ErrorCategory::Missing999,
-        offset,
-        "the 999 end record cannot be read",
-    ))
-}
-
 /// Positions 4-13 of a raw line, blank-padded.
 fn block_key(line: &[u8]) -> [u8; 10] {
     let mut key = [b' '; 10];
@@ -532,6 +524,8 @@ pub struct Blocks<'a> {
     options: ExtractOptions,
     /// The line (or record number) at `pos`, when known.
     line: Option<u64>,
+    /// Lines (or records) consumed so far.
+    units: u64,
 }
 
 /// One unit of the input while grouping: a line, or a framed record.
@@ -551,12 +545,13 @@ impl<'a> Blocks<'a> {
             framing: extract.framing,
             options: extract.options,
             line,
+            units: 0,
         }
     }
 
-    /// The input and the byte range the iterator covers from where it stands.
-    pub(crate) fn range_parts(&self) -> (&'a [u8], Range<usize>) {
-        (self.input, self.pos..self.end)
+    /// The lines (or records) consumed so far, errors included.
+    pub fn units_consumed(&self) -> u64 {
+        self.units
     }
 
     fn unit_at(&self, pos: usize) -> Unit {
@@ -634,6 +629,7 @@ impl<'a> Iterator for Blocks<'a> {
         let line = self.line;
         let first = self.unit_at(start);
         self.pos = first.next;
+        self.units += 1;
         if let Some(e) = first.fatal {
             if self.framing == Framing::Concatenated {
                 // Without terminators nothing after a framing error can be found.
@@ -692,6 +688,7 @@ impl<'a> Iterator for Blocks<'a> {
             }
             self.pos = unit.next;
             self.line = self.line.map(|l| l + 1);
+            self.units += 1;
             count += 1;
         }
         let Some(pnr) = Pnr::from_digits(&first.key) else {

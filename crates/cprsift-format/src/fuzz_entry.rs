@@ -36,10 +36,17 @@ pub fn extract(input: &[u8]) {
         let options = ExtractOptions { strict_unknown };
         let report = check(input, options);
         assert_eq!(report.is_valid(), report.errors.is_empty());
-        let Ok(extract) = Extract::open(input, options) else { continue };
+        let Ok(extract) = Extract::open(input, options) else {
+            continue;
+        };
         for block in extract.blocks().flatten() {
             let _ = block.validate(|_| {});
-            let _ = (block.status(), block.municipality(), block.birth_date(), block.pnr_gaeld());
+            let _ = (
+                block.status(),
+                block.municipality(),
+                block.birth_date(),
+                block.pnr_gaeld(),
+            );
             for record in block.records().flatten() {
                 let _ = record.pnr();
             }

@@ -104,7 +104,7 @@ impl Pnr {
             .zip(WEIGHTS)
             .map(|(d, w)| u32::from(d - b'0') * w)
             .sum();
-        sum % 11 == 0
+        sum.is_multiple_of(11)
     }
 }
 

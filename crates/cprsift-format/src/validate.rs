@@ -144,16 +144,14 @@ impl Tally {
     }
 
     /// Validates the blocks of one chunk.
-    fn blocks(blocks: Blocks<'_>, lines: bool) -> (Tally, RoaringBitmap) {
+    fn blocks(mut blocks: Blocks<'_>) -> (Tally, RoaringBitmap) {
         let mut t = Tally::default();
         let mut duplicates = RoaringBitmap::new();
-        for item in blocks {
+        for item in blocks.by_ref() {
             let block = match item {
                 Ok(b) => b,
                 Err(e) => {
-                    // A structural error stands for one or more records; count one here, the
-                    // exact count comes from the line count below.
-                    t.count(e.record_type);
+                    t.count_type(e.record_type);
                     t.push(e);
                     continue;
                 }
@@ -167,12 +165,12 @@ impl Tally {
                 let r = match record {
                     Ok(r) => r,
                     Err(e) => {
-                        t.count(e.record_type);
+                        t.count_type(e.record_type);
                         t.push(e.with_person(Some(block.pnr())));
                         continue;
                     }
                 };
-                t.count(r.record_type());
+                t.count_type(r.record_type());
                 if r.layout().is_none() {
                     t.push(
                         ParseError::new(
@@ -205,10 +203,8 @@ impl Tally {
             }
             t.framing.merge(records.framing_report());
         }
-        if lines {
-            // Exact record count of the chunk, however the errors grouped them.
-            t.units = 0;
-        }
+        // Every line (or record) the iterator consumed, however errors grouped them.
+        t.units = blocks.units_consumed();
         (t, duplicates)
     }
 }
@@ -218,23 +214,19 @@ impl<'a> Extract<'a> {
     /// current rayon pool: every record's framing and fields, the block structure, duplicate
     /// persons, the 003 tail, the 910 records, and 999 TAELLER against the records counted.
     pub fn check(&self) -> CheckReport {
-        let lines = self.framing() == Framing::Lines;
         let chunks = self.block_chunks(rayon::current_num_threads() * 4);
-        let parts: Vec<(Tally, RoaringBitmap, u64)> = chunks
+        let parts: Vec<(Tally, RoaringBitmap)> = chunks
             .into_par_iter()
             .map(|chunk| {
-                let units = if lines { chunk.line_count() } else { 0 };
-                let (t, dups) = Tally::blocks(chunk.clone(), lines);
-                (t, dups, units)
+                let (t, dups) = Tally::blocks(chunk);
+                (t, dups)
             })
             .collect();
 
         let mut total = Tally::default();
         let mut seen = RoaringBitmap::new();
-        let mut body_units = 0;
         let chunks = self.block_chunks(rayon::current_num_threads() * 4);
-        for ((tally, mut dups, units), chunk) in parts.into_iter().zip(chunks) {
-            body_units += if lines { units } else { tally.units };
+        for ((tally, mut dups), chunk) in parts.into_iter().zip(chunks) {
             dups |= &tally.keys & &seen;
             if !dups.is_empty() {
                 // Report the second and later blocks of a key, not its first.
@@ -257,7 +249,6 @@ impl<'a> Extract<'a> {
             seen |= &tally.keys;
             total = total.merge(tally);
         }
-        total.units = body_units;
         self.check_edges(&mut total);
         self.report(total)
     }
@@ -375,14 +366,6 @@ impl<'a> Extract<'a> {
             warnings: t.warnings,
             warning_count: t.warning_count,
         }
-    }
-}
-
-impl Blocks<'_> {
-    /// The number of lines in the range (line framing).
-    fn line_count(&self) -> u64 {
-        let (input, range) = self.range_parts();
-        memchr::memchr_iter(b'\n', &input[range]).count() as u64
     }
 }
 

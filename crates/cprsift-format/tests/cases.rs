@@ -1,6 +1,8 @@
 //! Hand-made cases in `testdata/format/`: one broken variant of a small valid extract per error
 //! category, with the position `check` must report (`cases.tsv`).
 
+#![allow(clippy::unwrap_used)] // a test fails loudly on what it did not expect
+
 use std::path::PathBuf;
 
 use cprsift_format::{check, ExtractOptions, Severity};

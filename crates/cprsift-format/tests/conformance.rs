@@ -1,6 +1,8 @@
 //! The two real extracts of CPR's test system (`../shared/conformance/`) are the parser's
 //! ground truth: every fact their README lists is reproduced here exactly.
 
+#![allow(clippy::unwrap_used)] // a test fails loudly on what it did not expect
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
