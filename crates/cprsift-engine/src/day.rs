@@ -240,7 +240,7 @@ impl<'a> DayIndex<'a> {
         for code in s.events {
             self.events.entry(code).or_default().insert(i);
         }
-        if let (Some(60), Some(to)) = (s.status, s.pnr_gaeld) {
+        if let (Some(60), Some(to)) = (s.status, s.pnr_gaeld.filter(|&to| to != pnr)) {
             self.changes.push(PnrChange {
                 from: pnr,
                 to,
