@@ -1,12 +1,154 @@
-//! Placeholder until its issue lands.
+//! `cprsift deliver CHANGE_EXTRACT --replica DIR --subscriptions PATH --outbox DIR`: the nightly
+//! run (SEMANTICS.md §5): validate, check the sequence against the replica, write every
+//! subscriber's daily file against the state before apply, move PNR subscriptions, and with
+//! `--apply` apply the extract to the replica. The work is done by `cprsift-engine`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cprsift_engine::{
+    deliver, DailyOptions, DeliverRequest, DeliveryOutcome, DeliveryReport, EngineError,
+    MatchOptions, OutputOptions,
+};
+use cprsift_format::write::Terminator;
+use cprsift_format::ExtractOptions;
 
 use crate::failure::{CommandResult, Failure};
 
-/// Arguments.
-#[derive(clap::Args)]
-pub struct Args {}
+/// Output record terminators (SEMANTICS.md §3 switch).
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum FramingArg {
+    /// One record per line, LF-terminated (default).
+    #[default]
+    Lf,
+    /// One record per line, CRLF-terminated.
+    Crlf,
+    /// Records concatenated without terminators.
+    None,
+}
 
-/// Runs the command.
-pub fn run(_args: Args) -> CommandResult {
-    Err(Failure::Usage("not built yet".into()))
+impl From<FramingArg> for Terminator {
+    fn from(f: FramingArg) -> Terminator {
+        match f {
+            FramingArg::Lf => Terminator::Lf,
+            FramingArg::Crlf => Terminator::Crlf,
+            FramingArg::None => Terminator::None,
+        }
+    }
+}
+
+/// Arguments of `deliver`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The day's change extract.
+    extract: PathBuf,
+    /// The replica directory (delivery reads its state before this extract).
+    #[arg(long)]
+    replica: PathBuf,
+    /// A subscription store directory, or a TOML file (then PNR moves are only reported).
+    #[arg(long)]
+    subscriptions: PathBuf,
+    /// The outbox: one folder per subscriber.
+    #[arg(long)]
+    outbox: PathBuf,
+    /// After delivering, apply the extract to the replica.
+    #[arg(long)]
+    apply: bool,
+    /// Municipality filters look only at today's address, not the replica's (switch after-only).
+    #[arg(long)]
+    after_only: bool,
+    /// Change-code filters look only at the main person's events (switch main-only).
+    #[arg(long)]
+    main_only: bool,
+    /// No file for a subscriber without a matching person (switch skip-empty).
+    #[arg(long)]
+    skip_empty: bool,
+    /// Output record terminator.
+    #[arg(long, value_enum, default_value_t = FramingArg::Lf)]
+    framing: FramingArg,
+    /// Compress files with zstd at this level (names get `.zst`).
+    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(i32).range(1..=22))]
+    zstd: Option<i32>,
+    /// Treat record types the specification does not define as errors everywhere.
+    #[arg(long)]
+    strict_unknown: bool,
+    /// Print the run report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Words an engine error for the operator: exit 1 for input errors, 2 for the rest.
+pub fn engine_failure(e: EngineError) -> Failure {
+    let message = format!("{e} [{}]", e.category());
+    if e.is_input_error() {
+        Failure::Invalid(message)
+    } else {
+        Failure::Usage(message)
+    }
+}
+
+/// Runs `deliver`.
+pub fn run(args: Args) -> CommandResult {
+    let request = DeliverRequest {
+        extract: args.extract,
+        replica: args.replica,
+        subscriptions: args.subscriptions,
+        outbox: args.outbox,
+        extract_options: ExtractOptions {
+            strict_unknown: args.strict_unknown,
+        },
+        matching: MatchOptions {
+            after_only: args.after_only,
+            main_events_only: args.main_only,
+        },
+        daily: DailyOptions {
+            output: OutputOptions {
+                terminator: args.framing.into(),
+                zstd: args.zstd,
+            },
+            skip_empty: args.skip_empty,
+        },
+        apply: args.apply,
+    };
+    let report = deliver(&request).map_err(engine_failure)?;
+    if args.json {
+        let json = serde_json::to_string(&report).map_err(|e| Failure::usage("json", e))?;
+        println!("{json}");
+    } else {
+        print_human(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_human(r: &DeliveryReport) {
+    let what = match r.outcome {
+        DeliveryOutcome::Delivered => "delivered",
+        DeliveryOutcome::AlreadyDelivered => "already delivered (complete manifest found); not written again",
+        DeliveryOutcome::AlreadyApplied => "already applied to the replica; nothing delivered again",
+    };
+    println!("extract:   PRODDTO {}, OPGAVENR {}, {} persons", r.proddto, r.opgavenr, r.persons);
+    println!("outcome:   {what}");
+    if let Some(m) = &r.manifest {
+        let persons: u64 = m.files.iter().map(|f| f.persons).sum();
+        let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
+        println!(
+            "files:     {} for {} subscribers ({} skipped empty), {persons} persons, {bytes} bytes",
+            m.files.len(),
+            m.subscribers,
+            m.skipped_empty.len()
+        );
+    }
+    if let Some(p) = &r.manifest_path {
+        println!("manifest:  {}", p.display());
+    }
+    let verb = if r.moves_committed { "moved" } else { "due (not written back: TOML file)" };
+    for m in &r.pnr_moves {
+        println!("pnr move:  {} {} -> {} {verb}", m.subscriber, m.from, m.to);
+    }
+    if r.warnings > 0 {
+        println!("warnings:  {} (undefined record types carried through)", r.warnings);
+    }
+    if r.applied {
+        println!("replica:   extract applied");
+    }
 }
