@@ -117,7 +117,8 @@ fn plan(
         if forrig != Some(last) {
             return Err(ReplicaError::SequenceGap {
                 path: path.clone(),
-                replica: last,
+                replica: replica.proddto(),
+                follows: Some(last),
                 proddto,
                 proddto_forrig: forrig,
             });
@@ -157,6 +158,7 @@ fn apply_one(
             return Err(ReplicaError::SequenceGap {
                 path: path.to_path_buf(),
                 replica: replica.proddto(),
+                follows: None,
                 proddto,
                 proddto_forrig: forrig,
             })

@@ -40,10 +40,15 @@ pub enum ReplicaError {
         count: u64,
     },
     /// PRODDTOFORRIG is not the replica's PRODDTO and the file is newer: files are missing.
+    /// Nothing of the call was applied.
     #[error(
-        "{}: sequence-gap: the replica's last applied extract is of {replica}, this file is of \
-         {proddto} and follows the one of {}; the extracts in between are missing",
+        "{}: the replica's last applied extract is of {replica}{}; this file is of \
+         {proddto} and follows the one of {}; the extracts in between are missing, nothing was \
+         applied",
         path.display(),
+        follows.filter(|f| f != replica).map_or(String::new(), |f| format!(
+            " (and the files before this one in the same call would bring it to {f})"
+        )),
         proddto_forrig.map_or("nothing (PRODDTOFORRIG is zeros)".to_string(), |d| d.to_string())
     )]
     SequenceGap {
@@ -51,6 +56,8 @@ pub enum ReplicaError {
         path: PathBuf,
         /// The replica's PRODDTO.
         replica: NaiveDate,
+        /// The date the file would have to follow, after the files before it in the call.
+        follows: Option<NaiveDate>,
         /// The file's PRODDTO.
         proddto: NaiveDate,
         /// The file's PRODDTOFORRIG.

@@ -1,15 +1,226 @@
-//! `cprsift replica`: placeholder until its issue lands.
+//! `cprsift replica`: keep the replica (init, apply, export, status). The work is done by the
+//! `cprsift-replica` crate; this module parses arguments and words its reports.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use cprsift_format::ExtractOptions;
+use cprsift_replica::{ApplyOptions, ApplyOutcome, InitOptions, ReplicaError};
 
 use crate::failure::{CommandResult, Failure};
+
+/// How many errors of an invalid extract are listed.
+const SHOWN_ERRORS: usize = 10;
 
 /// The replica subcommands.
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Not available yet.
-    Pending,
+    /// Build a replica from a full extract (checked strictly first; nothing is created if invalid).
+    Init {
+        /// The full extract (status layout U12180 or change layout U12170).
+        extract: PathBuf,
+        /// The replica directory to create (new or empty).
+        #[arg(long)]
+        replica: PathBuf,
+        /// Treat record types the specification does not define as errors.
+        #[arg(long)]
+        strict_unknown: bool,
+    },
+    /// Apply change extracts in PRODDTO order; already applied ones are skipped.
+    Apply {
+        /// The change extracts.
+        #[arg(required = true)]
+        extracts: Vec<PathBuf>,
+        /// The replica directory.
+        #[arg(long)]
+        replica: PathBuf,
+        /// Treat record types the specification does not define as errors.
+        #[arg(long)]
+        strict_unknown: bool,
+    },
+    /// Write the replica as one extract (atomically, mode 0600).
+    Export {
+        /// The replica directory.
+        #[arg(long)]
+        replica: PathBuf,
+        /// The file to write.
+        out: PathBuf,
+    },
+    /// Show the replica's date, persons by status, size, segments and generations.
+    Status {
+        /// The replica directory.
+        #[arg(long)]
+        replica: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-/// Runs a replica subcommand.
-pub fn run(_cmd: Command) -> CommandResult {
-    Err(Failure::Usage("replica commands are not built yet".into()))
+/// Runs a replica subcommand: exit 0 on success (also when every file was already applied),
+/// 1 for invalid input (an invalid extract, a sequence gap), 2 for everything else.
+pub fn run(cmd: Command) -> CommandResult {
+    match cmd {
+        Command::Init {
+            extract,
+            replica,
+            strict_unknown,
+        } => init(&extract, &replica, strict_unknown),
+        Command::Apply {
+            extracts,
+            replica,
+            strict_unknown,
+        } => apply(&extracts, &replica, strict_unknown),
+        Command::Export { replica, out } => export(&replica, &out),
+        Command::Status { replica, json } => status(&replica, json),
+    }
+}
+
+/// Words a replica error for the operator, with every listed input error.
+fn failure(e: ReplicaError) -> Failure {
+    let mut message = format!("[{}] {e}", e.category());
+    if let ReplicaError::Invalid {
+        path,
+        errors,
+        count,
+    } = &e
+    {
+        for err in errors.iter().take(SHOWN_ERRORS) {
+            message.push_str(&format!("\n  {}", err.in_file(path)));
+        }
+        if *count > SHOWN_ERRORS as u64 {
+            message.push_str(&format!("\n  ... and {} more", count - SHOWN_ERRORS as u64));
+        }
+    }
+    if e.is_input_error() {
+        Failure::Invalid(message)
+    } else {
+        Failure::Usage(message)
+    }
+}
+
+fn megabytes(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn init(extract: &Path, replica: &Path, strict_unknown: bool) -> CommandResult {
+    let started = Instant::now();
+    let opts = InitOptions {
+        extract: ExtractOptions { strict_unknown },
+    };
+    let r = cprsift_replica::init(extract, replica, opts).map_err(failure)?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "replica {} initialised from {}: {} persons, PRODDTO {}, OPGAVENR {}",
+        replica.display(),
+        extract.display(),
+        r.persons,
+        r.proddto,
+        r.opgavenr
+    );
+    println!(
+        "stored {:.1} MB in 1 segment; index {:.1} MB ({} bytes per person); {:.2} s, {:.0} MB/s; {} warnings",
+        megabytes(r.segment_bytes),
+        megabytes(r.index_bytes),
+        r.index_bytes_per_person,
+        secs,
+        megabytes(r.input_bytes) / secs.max(1e-9),
+        r.warnings
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandResult {
+    let opts = ApplyOptions {
+        extract: ExtractOptions { strict_unknown },
+        ..ApplyOptions::default()
+    };
+    let started = Instant::now();
+    let outcomes = cprsift_replica::apply(replica, extracts, opts).map_err(failure)?;
+    for o in &outcomes {
+        match o {
+            ApplyOutcome::Applied {
+                path,
+                proddto,
+                persons,
+                new_persons,
+                generation,
+                segment_bytes,
+                compacted_segments,
+            } => {
+                println!(
+                    "applied {} (PRODDTO {proddto}): {persons} persons, {new_persons} new; \
+                     generation {generation}, {:.1} MB written{}",
+                    path.display(),
+                    megabytes(*segment_bytes),
+                    if *compacted_segments > 0 {
+                        format!(", {compacted_segments} segments compacted")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            ApplyOutcome::AlreadyApplied {
+                path,
+                proddto,
+                replica,
+            } => println!(
+                "already applied: {} (PRODDTO {proddto}; the replica is of {replica}), skipped",
+                path.display()
+            ),
+        }
+    }
+    println!("{:.2} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(replica: &Path, out: &Path) -> CommandResult {
+    let r = cprsift_replica::export(replica, out).map_err(failure)?;
+    println!(
+        "exported {} persons ({} records, {:.1} MB) of {} to {}",
+        r.persons,
+        r.records,
+        megabytes(r.bytes),
+        r.proddto,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(replica: &Path, json: bool) -> CommandResult {
+    let s = cprsift_replica::status(replica).map_err(failure)?;
+    if json {
+        let value = serde_json::to_value(&s).map_err(|e| Failure::usage("json", e))?;
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let by_status: Vec<String> = s
+        .persons_by_status
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    println!("replica:      {}", s.dir.display());
+    println!("PRODDTO:      {}", s.proddto);
+    println!("OPGAVENR:     {}", s.opgavenr);
+    println!("persons:      {}", s.persons);
+    println!("by status:    {}", by_status.join(", "));
+    println!(
+        "index:        {:.1} MB ({} bytes per person)",
+        megabytes(s.index_bytes),
+        s.index_bytes_per_person
+    );
+    println!(
+        "segments:     {} ({:.1} MB, {:.1} MB dead)",
+        s.segments.len(),
+        megabytes(s.segment_bytes),
+        megabytes(s.dead_bytes)
+    );
+    println!("generation:   {} ({} present)", s.generation, s.generations);
+    println!(
+        "extracts:     {} applied, the last {}",
+        s.extracts_applied,
+        s.last_extract.as_deref().unwrap_or("none")
+    );
+    Ok(ExitCode::SUCCESS)
 }

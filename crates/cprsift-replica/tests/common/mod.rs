@@ -212,7 +212,14 @@ impl World {
             b.text(&r001::PNRGAELD, &g.digits());
         }
         if p.status != 60 {
-            b.text(&r001::KOEN, if p.pnr.key().is_multiple_of(2) { b"K" } else { b"M" });
+            b.text(
+                &r001::KOEN,
+                if p.pnr.key().is_multiple_of(2) {
+                    b"K"
+                } else {
+                    b"M"
+                },
+            );
             if let Some(d) = p.pnr.birth_date() {
                 if !p.pnr.key().is_multiple_of(3) {
                     b.date(&r001::FOED_DT, d);
