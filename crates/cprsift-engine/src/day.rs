@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use cprsift_format::date::age_on;
 use cprsift_format::layout::fields::r099;
-use cprsift_format::{Extract, Pnr, PersonBlock, Record, RecordType};
+use cprsift_format::{Extract, PersonBlock, Pnr, Record, RecordType};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
@@ -88,8 +88,7 @@ fn is_canonical_lf(block: &PersonBlock<'_>, input: &[u8]) -> bool {
     for r in block.records() {
         let Ok(r) = r else { return false };
         let end = r.offset() + r.len();
-        if r.offset() != expected || r.bytes().len() != r.len() || input.get(end) != Some(&b'\n')
-        {
+        if r.offset() != expected || r.bytes().len() != r.len() || input.get(end) != Some(&b'\n') {
             return false;
         }
         expected = end + 1;

@@ -214,7 +214,19 @@ impl Frame {
     fn end_len(&self) -> u64 {
         (cprsift_format::layout::R999.len + self.terminator.bytes().len()) as u64
     }
+}
 
+/// A person chosen by at least one subscriber, rendered once for all of them.
+struct ChosenPerson<'r> {
+    /// Position in the replica.
+    index: usize,
+    pnr: Pnr,
+    /// The block and its A45 record, framed.
+    rendered: &'r [u8],
+    /// Records it adds to the shard (block, A45, 003).
+    records: u64,
+    /// Bytes it adds to the shard (block, A45, 003), framed.
+    size: u64,
 }
 
 /// One subscriber's shards.
@@ -259,19 +271,21 @@ impl ShardWriter {
         Ok(())
     }
 
-    /// Adds person `i` (its bytes rendered in `rendered`, `size` bytes with its 003).
+    /// Adds a chosen person.
     fn add(
         &mut self,
         source: &dyn PersonSource,
         frame: &Frame,
         opts: &InitialLoadOptions,
-        i: usize,
-        person: &StoredPersonView<'_>,
-        rendered: &[u8],
-        size: u64,
+        person: &ChosenPerson<'_>,
     ) -> Result<(), EngineError> {
+        let size = person.size;
         let fits = |s: &OpenShard| s.planned + size <= opts.shard_size;
-        if self.open.as_ref().is_some_and(|s| !fits(s) && !s.persons.is_empty()) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|s| !fits(s) && !s.persons.is_empty())
+        {
             self.close(source, frame)?;
         }
         if self.open.is_none() {
@@ -287,10 +301,10 @@ impl ShardWriter {
                 person: person.pnr.masked().to_string(),
             });
         }
-        shard.file.write_all(rendered)?;
-        shard.persons.push(i);
+        shard.file.write_all(person.rendered)?;
+        shard.persons.push(person.index);
         shard.planned += size;
-        shard.taeller += memchr_count(person.block) + 1 + memchr_count(person.clear_address);
+        shard.taeller += person.records;
         Ok(())
     }
 
@@ -301,7 +315,11 @@ impl ShardWriter {
         };
         let mut buf = Vec::new();
         for &i in &shard.persons {
-            push_lines(&mut buf, source.person_at(i)?.clear_address, frame.terminator);
+            push_lines(
+                &mut buf,
+                source.person_at(i)?.clear_address,
+                frame.terminator,
+            );
             if buf.len() >= 1 << 20 {
                 shard.file.write_all(&buf)?;
                 buf.clear();
@@ -393,9 +411,15 @@ pub fn write_initial_load(
         push_lines(&mut rendered, p.block, frame.terminator);
         a45.text(&r099::PNR, &p.pnr.digits());
         a45.write(&mut rendered, frame.terminator);
-        let size = rendered.len() as u64 + framed_len(p.clear_address, frame.terminator);
+        let person = ChosenPerson {
+            index: i,
+            pnr: p.pnr,
+            rendered: &rendered,
+            records: memchr_count(p.block) + 1 + memchr_count(p.clear_address),
+            size: rendered.len() as u64 + framed_len(p.clear_address, frame.terminator),
+        };
         for &s in &chosen {
-            writers[s].add(source, &frame, options, i, &p, &rendered, size)?;
+            writers[s].add(source, &frame, options, &person)?;
         }
     }
     let mut manifest = InitialManifest {

@@ -29,8 +29,7 @@ pub use daily::{
 pub use day::{DayIndex, MatchOptions, PriorState};
 pub use error::EngineError;
 pub use filters::{
-    AgeRange, EventCode, FilterSet, PnrMove, Selection, Subscriber, SubscriberFilters,
-    SubscriberId,
+    AgeRange, EventCode, FilterSet, PnrMove, Selection, Subscriber, SubscriberFilters, SubscriberId,
 };
 pub use initial::{
     initial_file_base, initial_manifest_path, write_initial_load, InitialLoadOptions,

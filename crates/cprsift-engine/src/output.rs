@@ -147,7 +147,6 @@ impl AtomicFile {
         r.map_err(EngineError::io(&self.tmp))
     }
 
-
     /// Finishes the file: flush, fsync, rename over the target, fsync the folder.
     pub fn commit(mut self) -> Result<FileDigest, EngineError> {
         let io = EngineError::io(&self.tmp);
@@ -269,13 +268,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("a/b");
         private_dir(&sub).unwrap();
-        assert_eq!(fs::metadata(&sub).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let mut f = AtomicFile::create(&sub, "x", None).unwrap();
         f.write_all(b"abc").unwrap();
         assert!(!sub.join("x").exists());
         let d = f.commit().unwrap();
         assert_eq!(fs::read(sub.join("x")).unwrap(), b"abc");
-        assert_eq!(fs::metadata(sub.join("x")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(sub.join("x")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(d.bytes, 3);
         assert_eq!(
             d.sha256,
@@ -285,7 +290,10 @@ mod tests {
         let mut g = AtomicFile::create(&sub, "y", Some(3)).unwrap();
         g.write_all(b"abc").unwrap();
         drop(g);
-        let names: Vec<_> = fs::read_dir(&sub).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&sub)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("x")]);
     }
 

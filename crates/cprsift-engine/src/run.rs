@@ -231,7 +231,14 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
         }
         None => {
             report.outcome = DeliveryOutcome::Delivered;
-            write_daily(&day, &filters, &selections, &req.outbox, &req.daily, &req.extract)?
+            write_daily(
+                &day,
+                &filters,
+                &selections,
+                &req.outbox,
+                &req.daily,
+                &req.extract,
+            )?
         }
     };
     let mut due: Vec<(Pnr, Pnr)> = selections

@@ -45,7 +45,14 @@ fn delivered(persons: &[Person], before: &HashMap<Pnr, u16>, subs: &[Subscriber]
     let order: Vec<usize> = (0..persons.len()).rev().collect();
     let input = extract_bytes(proddto(), None, persons, &order, Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
-    fast(&input, before, subs, MatchOptions::default(), DailyOptions::default(), dir.path());
+    fast(
+        &input,
+        before,
+        subs,
+        MatchOptions::default(),
+        DailyOptions::default(),
+        dir.path(),
+    );
     let oracle = oracle_daily(&input, before, subs, OracleSwitches::default(), false);
     let name = daily_file_name(proddto(), "110901");
     oracle
@@ -68,7 +75,11 @@ const C: &str = "0303803456";
 fn mover_in_is_delivered_by_the_new_municipality() {
     let persons = [Person::new(A, 101), Person::new(B, 851)];
     let before = HashMap::from([(pnr(A), 851), (pnr(B), 851)]);
-    let got = delivered(&persons, &before, &[subscriber("k101", &[], &[101], &[], &[], false)]);
+    let got = delivered(
+        &persons,
+        &before,
+        &[subscriber("k101", &[], &[101], &[], &[], false)],
+    );
     assert_eq!(got, vec![vec![pnr(A)]]);
 }
 
@@ -85,7 +96,14 @@ fn mover_out_is_delivered_by_the_old_municipality_unless_after_only() {
         after_only: true,
         ..Default::default()
     };
-    let sel = fast(&input, &before, &subs, matching, DailyOptions::default(), dir.path());
+    let sel = fast(
+        &input,
+        &before,
+        &subs,
+        matching,
+        DailyOptions::default(),
+        dir.path(),
+    );
     assert!(sel[0].blocks.is_empty());
 }
 
@@ -97,7 +115,11 @@ fn death_of_a_resident_is_delivered() {
     dead.municipality = None;
     dead.events = vec![("A05", false)];
     let before = HashMap::from([(pnr(A), 101)]);
-    let got = delivered(&[dead], &before, &[subscriber("k101", &[], &[101], &[], &[], false)]);
+    let got = delivered(
+        &[dead],
+        &before,
+        &[subscriber("k101", &[], &[101], &[], &[], false)],
+    );
     assert_eq!(got, vec![vec![pnr(A)]]);
 }
 
@@ -129,9 +151,23 @@ fn age_of_a_29_february_birthday_in_a_non_leap_year() {
     p.birth = Some(date(2000, 2, 29));
     let subs = [subscriber("s23", &[], &[], &[(23, 23)], &[], false)];
     for (day, expected) in [(date(2023, 2, 28), 0), (date(2023, 3, 1), 1)] {
-        let input = extract_bytes(day, None, std::slice::from_ref(&p), &[0], Terminator::Lf, false);
+        let input = extract_bytes(
+            day,
+            None,
+            std::slice::from_ref(&p),
+            &[0],
+            Terminator::Lf,
+            false,
+        );
         let dir = tempfile::tempdir().unwrap();
-        let sel = fast(&input, &HashMap::new(), &subs, MatchOptions::default(), DailyOptions::default(), dir.path());
+        let sel = fast(
+            &input,
+            &HashMap::new(),
+            &subs,
+            MatchOptions::default(),
+            DailyOptions::default(),
+            dir.path(),
+        );
         assert_eq!(sel[0].blocks.len(), expected, "{day}");
     }
 }
@@ -141,14 +177,24 @@ fn derived_events_match_unless_main_only() {
     let mut spouse = Person::new(A, 851);
     spouse.events = vec![("A21", true)];
     let subs = [subscriber("a21", &[], &[], &[], &["A21"], false)];
-    assert_eq!(delivered(std::slice::from_ref(&spouse), &HashMap::new(), &subs), vec![vec![pnr(A)]]);
+    assert_eq!(
+        delivered(std::slice::from_ref(&spouse), &HashMap::new(), &subs),
+        vec![vec![pnr(A)]]
+    );
     let input = extract_bytes(proddto(), None, &[spouse], &[0], Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
     let matching = MatchOptions {
         main_events_only: true,
         ..Default::default()
     };
-    let sel = fast(&input, &HashMap::new(), &subs, matching, DailyOptions::default(), dir.path());
+    let sel = fast(
+        &input,
+        &HashMap::new(),
+        &subs,
+        matching,
+        DailyOptions::default(),
+        dir.path(),
+    );
     assert!(sel[0].blocks.is_empty());
 }
 
@@ -162,11 +208,27 @@ fn pnr_change_delivers_the_new_pnr_and_moves_the_subscription() {
     let other = Person::new(C, 851);
     let subs = [subscriber("p", &[pnr(A)], &[], &[], &[], false)];
     let persons = [other, new, old];
-    assert_eq!(delivered(&persons, &HashMap::new(), &subs), vec![vec![pnr(B), pnr(A)]]);
+    assert_eq!(
+        delivered(&persons, &HashMap::new(), &subs),
+        vec![vec![pnr(B), pnr(A)]]
+    );
     let input = extract_bytes(proddto(), None, &persons, &[0, 1, 2], Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
-    let sel = fast(&input, &HashMap::new(), &subs, MatchOptions::default(), DailyOptions::default(), dir.path());
-    assert_eq!(sel[0].moves, vec![PnrMove { from: pnr(A), to: pnr(B) }]);
+    let sel = fast(
+        &input,
+        &HashMap::new(),
+        &subs,
+        MatchOptions::default(),
+        DailyOptions::default(),
+        dir.path(),
+    );
+    assert_eq!(
+        sel[0].moves,
+        vec![PnrMove {
+            from: pnr(A),
+            to: pnr(B)
+        }]
+    );
 }
 
 #[test]
@@ -176,16 +238,30 @@ fn duplicate_deleted_keeps_the_subscription() {
     dup.pnr_gaeld = Some(pnr(B));
     let subs = [subscriber("p", &[pnr(A)], &[], &[], &[], false)];
     let persons = [dup, Person::new(B, 851)];
-    assert_eq!(delivered(&persons, &HashMap::new(), &subs), vec![vec![pnr(A)]]);
+    assert_eq!(
+        delivered(&persons, &HashMap::new(), &subs),
+        vec![vec![pnr(A)]]
+    );
     let input = extract_bytes(proddto(), None, &persons, &[0, 1], Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
-    let sel = fast(&input, &HashMap::new(), &subs, MatchOptions::default(), DailyOptions::default(), dir.path());
+    let sel = fast(
+        &input,
+        &HashMap::new(),
+        &subs,
+        MatchOptions::default(),
+        DailyOptions::default(),
+        dir.path(),
+    );
     assert!(sel[0].moves.is_empty());
 }
 
 #[test]
 fn no_filter_gets_everyone_and_no_filters_gets_nobody_but_a_file() {
-    let persons = [Person::new(A, 101), Person::new(B, 851), Person::new(C, 999)];
+    let persons = [
+        Person::new(A, 101),
+        Person::new(B, 851),
+        Person::new(C, 999),
+    ];
     let subs = [
         subscriber("all", &[], &[], &[], &[], true),
         subscriber("none", &[], &[], &[], &[], false),
@@ -200,8 +276,19 @@ fn no_filter_gets_everyone_and_no_filters_gets_nobody_but_a_file() {
         skip_empty: true,
         ..Default::default()
     };
-    fast(&input, &HashMap::new(), &subs, MatchOptions::default(), opts, dir.path());
-    assert!(dir.path().join("all").join(daily_file_name(proddto(), "110901")).exists());
+    fast(
+        &input,
+        &HashMap::new(),
+        &subs,
+        MatchOptions::default(),
+        opts,
+        dir.path(),
+    );
+    assert!(dir
+        .path()
+        .join("all")
+        .join(daily_file_name(proddto(), "110901"))
+        .exists());
     assert!(!dir.path().join("none").exists());
 }
 
@@ -209,27 +296,63 @@ fn no_filter_gets_everyone_and_no_filters_gets_nobody_but_a_file() {
 fn a_person_matched_by_three_filters_is_delivered_once() {
     let mut p = Person::new(A, 101);
     p.birth = Some(date(1980, 1, 1));
-    let subs = [subscriber("three", &[pnr(A)], &[101], &[(40, 50)], &["A01"], false)];
+    let subs = [subscriber(
+        "three",
+        &[pnr(A)],
+        &[101],
+        &[(40, 50)],
+        &["A01"],
+        false,
+    )];
     let mut other = Person::new(B, 851);
     other.events = vec![("A05", false)];
+    other.birth = Some(date(2000, 1, 1));
     let got = delivered(&[p, other], &HashMap::new(), &subs);
     assert_eq!(got, vec![vec![pnr(A)]]);
 }
 
 #[test]
 fn tail_order_and_framing_switches_follow_the_oracle() {
-    let persons = [Person::new(A, 101), Person::new(B, 101), Person::new(C, 851)];
+    let persons = [
+        Person::new(A, 101),
+        Person::new(B, 101),
+        Person::new(C, 851),
+    ];
     let subs = [subscriber("k101", &[], &[101], &[], &[], false)];
-    for (t, trim) in [(Terminator::Crlf, true), (Terminator::None, false), (Terminator::Lf, true)] {
+    for (t, trim) in [
+        (Terminator::Crlf, true),
+        (Terminator::None, false),
+        (Terminator::Lf, true),
+    ] {
         // Input: CRLF trimmed lines (CPR's framing); output framing per switch.
-        let input = extract_bytes(proddto(), None, &persons, &[2, 1, 0], Terminator::Crlf, trim);
+        let input = extract_bytes(
+            proddto(),
+            None,
+            &persons,
+            &[2, 1, 0],
+            Terminator::Crlf,
+            trim,
+        );
         let dir = tempfile::tempdir().unwrap();
         let opts = DailyOptions {
-            output: OutputOptions { terminator: t, zstd: Some(1) },
+            output: OutputOptions {
+                terminator: t,
+                zstd: Some(1),
+            },
             skip_empty: false,
         };
-        fast(&input, &HashMap::new(), &subs, MatchOptions::default(), opts, dir.path());
-        let sw = OracleSwitches { terminator: t, ..Default::default() };
+        fast(
+            &input,
+            &HashMap::new(),
+            &subs,
+            MatchOptions::default(),
+            opts,
+            dir.path(),
+        );
+        let sw = OracleSwitches {
+            terminator: t,
+            ..Default::default()
+        };
         let expected = oracle_daily(&input, &HashMap::new(), &subs, sw, false);
         let name = format!("{}.zst", daily_file_name(proddto(), "110901"));
         let got = read_delivered(&dir.path().join("k101").join(name));
@@ -240,10 +363,24 @@ fn tail_order_and_framing_switches_follow_the_oracle() {
 #[test]
 fn metadata_and_manifest_describe_the_files() {
     let persons = [Person::new(A, 101), Person::new(B, 851)];
-    let input = extract_bytes(proddto(), Some(date(2024, 2, 29)), &persons, &[0, 1], Terminator::Lf, false);
+    let input = extract_bytes(
+        proddto(),
+        Some(date(2024, 2, 29)),
+        &persons,
+        &[0, 1],
+        Terminator::Lf,
+        false,
+    );
     let dir = tempfile::tempdir().unwrap();
     let subs = [subscriber("k101", &[], &[101], &[], &[], false)];
-    fast(&input, &HashMap::new(), &subs, MatchOptions::default(), DailyOptions::default(), dir.path());
+    fast(
+        &input,
+        &HashMap::new(),
+        &subs,
+        MatchOptions::default(),
+        DailyOptions::default(),
+        dir.path(),
+    );
     let name = daily_file_name(proddto(), "110901");
     assert_eq!(name, "D240301.L110901");
     let data = std::fs::read(dir.path().join("k101").join(&name)).unwrap();
@@ -276,8 +413,12 @@ fn metadata_and_manifest_describe_the_files() {
 fn conformance_extract_to_a_no_filter_subscriber() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/conformance/U12170-P_opgavenr_110901.txt");
-    let input = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared folder must be beside the checkout)", path.display()));
+    let input = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared folder must be beside the checkout)",
+            path.display()
+        )
+    });
     let extract = Extract::open(&input, ExtractOptions::default()).unwrap();
     let mut expected = Vec::new();
     write_record(&mut expected, &extract.start_record(), Terminator::Lf);
@@ -296,7 +437,14 @@ fn conformance_extract_to_a_no_filter_subscriber() {
     expected.extend_from_slice(b"999999999999900001098\n");
     let dir = tempfile::tempdir().unwrap();
     let subs = [subscriber("all", &[], &[], &[], &[], true)];
-    fast(&input, &HashMap::new(), &subs, MatchOptions::default(), DailyOptions::default(), dir.path());
+    fast(
+        &input,
+        &HashMap::new(),
+        &subs,
+        MatchOptions::default(),
+        DailyOptions::default(),
+        dir.path(),
+    );
     let got = std::fs::read(dir.path().join("all/D011119.L110901")).unwrap();
     assert_eq!(got, expected);
 }
@@ -306,7 +454,10 @@ fn conformance_extract_to_a_no_filter_subscriber() {
 fn one_and_many_threads_write_the_same_bytes() {
     let persons: Vec<Person> = (0..3000u32)
         .map(|i| {
-            let mut p = Person::new(&format!("{:02}0{}80{:04}", 1 + i % 28, 1 + i % 9, i), 100 + (i % 7) as u16);
+            let mut p = Person::new(
+                &format!("{:02}0{}80{:04}", 1 + i % 28, 1 + i % 9, i),
+                100 + (i % 7) as u16,
+            );
             p.events = vec![(["A01", "A21", "P03"][i as usize % 3], i % 2 == 0)];
             p
         })
@@ -314,19 +465,41 @@ fn one_and_many_threads_write_the_same_bytes() {
     let order: Vec<usize> = (0..persons.len()).rev().collect();
     let input = extract_bytes(proddto(), None, &persons, &order, Terminator::Lf, false);
     let subs: Vec<Subscriber> = (0..40u16)
-        .map(|i| subscriber(&format!("s{i}"), &[], &[100 + i % 7], &[(i, i + 10)], &["A21"], i == 0))
+        .map(|i| {
+            subscriber(
+                &format!("s{i}"),
+                &[],
+                &[100 + i % 7],
+                &[(i, i + 10)],
+                &["A21"],
+                i == 0,
+            )
+        })
         .collect();
     let run = |threads: usize| {
         let dir = tempfile::tempdir().unwrap();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| fast(&input, &HashMap::new(), &subs, MatchOptions::default(), DailyOptions::default(), dir.path()));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            fast(
+                &input,
+                &HashMap::new(),
+                &subs,
+                MatchOptions::default(),
+                DailyOptions::default(),
+                dir.path(),
+            )
+        });
         let mut files = Vec::new();
         for s in &subs {
             let d = dir.path().join(s.id.as_str());
             files.push(std::fs::read(d.join("D240301.L110901")).unwrap());
             files.push(std::fs::read(d.join("D240301.L110901.metadata")).unwrap());
         }
-        files.push(std::fs::read(dir.path().join("_runs/D20240301.L110901.manifest.json")).unwrap());
+        files
+            .push(std::fs::read(dir.path().join("_runs/D20240301.L110901.manifest.json")).unwrap());
         files
     };
     assert_eq!(run(1), run(4));

@@ -21,9 +21,8 @@ const CODES: [&str; 4] = ["A01", "A21", "P03", "A05"];
 const MUNIS: [u16; 4] = [101, 147, 851, 999];
 
 fn pnr_strategy() -> impl Strategy<Value = Pnr> {
-    (1u32..=28, 1u32..=12, 0u32..100, 0u32..10_000).prop_map(|(d, m, y, s)| {
-        Pnr::parse(&format!("{d:02}{m:02}{y:02}{s:04}")).unwrap()
-    })
+    (1u32..=28, 1u32..=12, 0u32..100, 0u32..10_000)
+        .prop_map(|(d, m, y, s)| Pnr::parse(&format!("{d:02}{m:02}{y:02}{s:04}")).unwrap())
 }
 
 /// Random persons with distinct PNRs; PNRGAELD points at another person or outside.
@@ -43,16 +42,23 @@ fn persons_strategy() -> impl Strategy<Value = Vec<Person>> {
         let raw: Vec<_> = raw.into_iter().filter(|r| seen.insert(r.0)).collect();
         let pnrs: Vec<Pnr> = raw.iter().map(|r| r.0).collect();
         raw.iter()
-            .map(|(p, status, muni, birth, events, has_003, (gaeld_ix, outside), inside)| Person {
-                pnr: *p,
-                status: *status,
-                pnr_gaeld: (*status == 50 || *status == 60)
-                    .then(|| if *inside { *gaeld_ix.get(&pnrs) } else { *outside }),
-                municipality: *muni,
-                birth: birth.map(|(y, m, d)| date(y, m, d)),
-                events: events.clone(),
-                has_003: *has_003,
-            })
+            .map(
+                |(p, status, muni, birth, events, has_003, (gaeld_ix, outside), inside)| Person {
+                    pnr: *p,
+                    status: *status,
+                    pnr_gaeld: (*status == 50 || *status == 60).then(|| {
+                        if *inside {
+                            *gaeld_ix.get(&pnrs)
+                        } else {
+                            *outside
+                        }
+                    }),
+                    municipality: *muni,
+                    birth: birth.map(|(y, m, d)| date(y, m, d)),
+                    events: events.clone(),
+                    has_003: *has_003,
+                },
+            )
             .collect()
     })
 }
@@ -101,24 +107,29 @@ fn daily_case() -> impl Strategy<Value = DailyCase> {
             Just(persons),
             Just((0..n).collect::<Vec<_>>()).prop_shuffle(),
             prop::collection::vec(
-                (prop::sample::select(pool.clone()), prop::sample::select(MUNIS.to_vec())),
+                (
+                    prop::sample::select(pool.clone()),
+                    prop::sample::select(MUNIS.to_vec()),
+                ),
                 0..n + 1,
             ),
             subscribers_strategy(pool),
             any::<(bool, bool, bool, bool)>(),
             terminator(),
         )
-            .prop_map(|(persons, tail_order, before, subs, (a, m, s, c), out)| DailyCase {
-                persons,
-                tail_order,
-                before: before.into_iter().collect(),
-                subs,
-                after_only: a,
-                main_only: m,
-                skip_empty: s,
-                input_crlf_trimmed: c,
-                out,
-            })
+            .prop_map(
+                |(persons, tail_order, before, subs, (a, m, s, c), out)| DailyCase {
+                    persons,
+                    tail_order,
+                    before: before.into_iter().collect(),
+                    subs,
+                    after_only: a,
+                    main_only: m,
+                    skip_empty: s,
+                    input_crlf_trimmed: c,
+                    out,
+                },
+            )
     })
 }
 

@@ -31,13 +31,21 @@ fn setup(dir: &Path) -> std::path::PathBuf {
     let full = extract_bytes(
         date(2024, 2, 29),
         None,
-        &[Person::new("0101801234", 101), Person::new("0303803456", 101)],
+        &[
+            Person::new("0101801234", 101),
+            Person::new("0303803456", 101),
+        ],
         &[0, 1],
         Terminator::Lf,
         false,
     );
     std::fs::write(dir.join("full.txt"), full).unwrap();
-    cprsift_replica::init(&dir.join("full.txt"), &dir.join("replica"), Default::default()).unwrap();
+    cprsift_replica::init(
+        &dir.join("full.txt"),
+        &dir.join("replica"),
+        Default::default(),
+    )
+    .unwrap();
     // Today: A changes PNR to B (status 60), B's new block, C moves out to 851.
     let mut old = Person::new("0101801234", 101);
     old.status = 60;
@@ -46,7 +54,11 @@ fn setup(dir: &Path) -> std::path::PathBuf {
     let day = extract_bytes(
         date(2024, 3, 1),
         Some(date(2024, 2, 29)),
-        &[old, Person::new("0202802345", 851), Person::new("0303803456", 851)],
+        &[
+            old,
+            Person::new("0202802345", 851),
+            Person::new("0303803456", 851),
+        ],
         &[2, 1, 0],
         Terminator::Lf,
         false,
@@ -81,8 +93,16 @@ fn nightly_run_delivers_moves_applies_and_reruns_identically() {
     let store = Store::open(&dir.path().join("store")).unwrap();
     let moved = store.load().unwrap();
     let id = SubscriberId::new("pnr-sub").unwrap();
-    assert!(moved.get(&id).unwrap().pnrs.contains(pnr("0202802345").key()));
-    assert!(!moved.get(&id).unwrap().pnrs.contains(pnr("0101801234").key()));
+    assert!(moved
+        .get(&id)
+        .unwrap()
+        .pnrs
+        .contains(pnr("0202802345").key()));
+    assert!(!moved
+        .get(&id)
+        .unwrap()
+        .pnrs
+        .contains(pnr("0101801234").key()));
     assert_eq!(first.pnr_moves.len(), 1);
     assert_eq!(first.pnr_moves[0].from, "010180-xxxx");
     let mut before = moved.clone();
@@ -92,14 +112,23 @@ fn nightly_run_delivers_moves_applies_and_reruns_identically() {
     let second = deliver(&request(dir.path(), &day, true)).unwrap();
     assert_eq!(second.outcome, DeliveryOutcome::Delivered);
     assert!(second.applied);
-    assert_eq!((file("pnr-sub"), file("k101")), (pnr_file.clone(), k101_file.clone()));
+    assert_eq!(
+        (file("pnr-sub"), file("k101")),
+        (pnr_file.clone(), k101_file.clone())
+    );
     // The PNR subscriber got A's and B's blocks; k101 got C (mover out) and A (resident before).
     let blocks = |bytes: &[u8]| {
         let e = cprsift_format::Extract::open(bytes, Default::default()).unwrap();
         e.blocks().map(|b| b.unwrap().pnr()).collect::<Vec<_>>()
     };
-    assert_eq!(blocks(&pnr_file), vec![pnr("0101801234"), pnr("0202802345")]);
-    assert_eq!(blocks(&k101_file), vec![pnr("0101801234"), pnr("0303803456")]);
+    assert_eq!(
+        blocks(&pnr_file),
+        vec![pnr("0101801234"), pnr("0202802345")]
+    );
+    assert_eq!(
+        blocks(&k101_file),
+        vec![pnr("0101801234"), pnr("0303803456")]
+    );
 
     // Applied: a third run delivers nothing again.
     let third = deliver(&request(dir.path(), &day, true)).unwrap();

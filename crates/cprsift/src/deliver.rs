@@ -123,10 +123,17 @@ pub fn run(args: Args) -> CommandResult {
 fn print_human(r: &DeliveryReport) {
     let what = match r.outcome {
         DeliveryOutcome::Delivered => "delivered",
-        DeliveryOutcome::AlreadyDelivered => "already delivered (complete manifest found); not written again",
-        DeliveryOutcome::AlreadyApplied => "already applied to the replica; nothing delivered again",
+        DeliveryOutcome::AlreadyDelivered => {
+            "already delivered (complete manifest found); not written again"
+        }
+        DeliveryOutcome::AlreadyApplied => {
+            "already applied to the replica; nothing delivered again"
+        }
     };
-    println!("extract:   PRODDTO {}, OPGAVENR {}, {} persons", r.proddto, r.opgavenr, r.persons);
+    println!(
+        "extract:   PRODDTO {}, OPGAVENR {}, {} persons",
+        r.proddto, r.opgavenr, r.persons
+    );
     println!("outcome:   {what}");
     if let Some(m) = &r.manifest {
         let persons: u64 = m.files.iter().map(|f| f.persons).sum();
@@ -141,12 +148,19 @@ fn print_human(r: &DeliveryReport) {
     if let Some(p) = &r.manifest_path {
         println!("manifest:  {}", p.display());
     }
-    let verb = if r.moves_committed { "moved" } else { "due (not written back: TOML file)" };
+    let verb = if r.moves_committed {
+        "moved"
+    } else {
+        "due (not written back: TOML file)"
+    };
     for m in &r.pnr_moves {
         println!("pnr move:  {} {} -> {} {verb}", m.subscriber, m.from, m.to);
     }
     if r.warnings > 0 {
-        println!("warnings:  {} (undefined record types carried through)", r.warnings);
+        println!(
+            "warnings:  {} (undefined record types carried through)",
+            r.warnings
+        );
     }
     if r.applied {
         println!("replica:   extract applied");

@@ -65,7 +65,10 @@ pub fn run(args: Args) -> CommandResult {
             let files: Vec<_> = m.files.iter().filter(|f| &f.subscriber == id).collect();
             let persons: u64 = files.iter().map(|f| f.persons).sum();
             let bytes: u64 = files.iter().map(|f| f.bytes).sum();
-            println!("{id}: {persons} persons in {} shards, {bytes} bytes", files.len());
+            println!(
+                "{id}: {persons} persons in {} shards, {bytes} bytes",
+                files.len()
+            );
         }
         println!("manifest:  {}", report.manifest_path.display());
     }

@@ -44,7 +44,11 @@ id = "nobody"
 fn setup(dir: &Path) {
     std::fs::write(
         dir.join("full.txt"),
-        extract("20240229", "00000000", &[("0101801234", "0101"), ("0303803456", "0851")]),
+        extract(
+            "20240229",
+            "00000000",
+            &[("0101801234", "0101"), ("0303803456", "0851")],
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -60,7 +64,11 @@ fn setup(dir: &Path) {
         "--replica",
         dir.join("replica").to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn deliver(dir: &Path, extract: &str, extra: &[&str]) -> Output {
@@ -84,17 +92,32 @@ fn deliver_writes_every_subscriber_then_applies_then_refuses_to_redeliver() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
     let out = deliver(dir.path(), "day.txt", &["--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["outcome"], "delivered");
-    let file = |id: &str| std::fs::read(dir.path().join("outbox").join(id).join("D240301.L110901")).unwrap();
+    let file = |id: &str| {
+        std::fs::read(dir.path().join("outbox").join(id).join("D240301.L110901")).unwrap()
+    };
     let k101 = file("k101");
-    assert_eq!(k101.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), 6);
+    assert_eq!(
+        k101.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        6
+    );
     assert_eq!(file("nobody").len(), 36 + 22); // 000 + 999, TAELLER 0
     assert!(file("nobody").ends_with(b"999999999999900000000\n"));
     // Rerun: a complete manifest means done; with --apply the replica moves on.
     let again = deliver(dir.path(), "day.txt", &["--apply"]);
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert!(String::from_utf8_lossy(&again.stdout).contains("already delivered"));
     assert_eq!(file("k101"), k101);
     let third = deliver(dir.path(), "day.txt", &[]);
@@ -115,7 +138,8 @@ fn a_gap_or_an_invalid_extract_delivers_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sequence-gap"));
     assert!(!dir.path().join("outbox").exists());
-    let bad = extract("20240301", "20240229", &[("0303803456", "0101")]).replace("900000004", "900000009");
+    let bad = extract("20240301", "20240229", &[("0303803456", "0101")])
+        .replace("900000004", "900000009");
     std::fs::write(dir.path().join("bad.txt"), bad).unwrap();
     let out = deliver(dir.path(), "bad.txt", &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -143,7 +167,11 @@ fn initial_load_writes_shards_and_a_manifest() {
         "800",
         "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files: Vec<String> = report["manifest"]["files"]
         .as_array()
@@ -153,13 +181,21 @@ fn initial_load_writes_shards_and_a_manifest() {
         .collect();
     assert_eq!(
         files,
-        ["all/I240229.L110901.001", "all/I240229.L110901.002", "k101/I240229.L110901.001"]
+        [
+            "all/I240229.L110901.001",
+            "all/I240229.L110901.002",
+            "k101/I240229.L110901.001"
+        ]
     );
     for f in &files {
         let bytes = std::fs::read(dir.path().join("outbox").join(f)).unwrap();
         assert!(bytes.len() <= 800);
         let check = cprsift(&["check", dir.path().join("outbox").join(f).to_str().unwrap()]);
-        assert!(check.status.success(), "{f}: {}", String::from_utf8_lossy(&check.stdout));
+        assert!(
+            check.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
     }
     let unknown = cprsift(&[
         "initial-load",

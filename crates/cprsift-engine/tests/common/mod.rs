@@ -61,7 +61,8 @@ impl Person {
         let digits = self.pnr.digits();
         let mut out = Vec::new();
         let mut r = RecordBuilder::new(&R001);
-        r.text(&r001::PNR, &digits).number(&r001::STATUS, u64::from(self.status));
+        r.text(&r001::PNR, &digits)
+            .number(&r001::STATUS, u64::from(self.status));
         if let Some(g) = self.pnr_gaeld {
             r.text(&r001::PNRGAELD, &g.digits());
         }
@@ -71,7 +72,8 @@ impl Person {
         out.push(r);
         if let Some(m) = self.municipality {
             let mut r = RecordBuilder::new(&R002);
-            r.text(&r002::PNR, &digits).number(&r002::KOMKOD, u64::from(m));
+            r.text(&r002::PNR, &digits)
+                .number(&r002::KOMKOD, u64::from(m));
             out.push(r);
         }
         if with_events {
@@ -277,8 +279,7 @@ fn wants(
         return true;
     }
     if let Some(age) = block.birth_date().and_then(|b| age_on(b, proddto)) {
-        if f
-            .ages
+        if f.ages
             .iter()
             .any(|r| u32::from(r.start) <= age && age <= u32::from(r.end))
         {
@@ -394,7 +395,8 @@ pub fn oracle_initial(
                 });
             let chosen = f.no_filter
                 || f.pnrs.contains(p.pnr.key())
-                || p.municipality.is_some_and(|m| f.municipalities.contains(&m))
+                || p.municipality
+                    .is_some_and(|m| f.municipalities.contains(&m))
                 || by_age;
             if !chosen {
                 continue;
@@ -424,7 +426,10 @@ pub fn oracle_initial(
                     count += block.iter().filter(|&&b| b == b'\n').count() as u64;
                     let mut a45 = RecordBuilder::new(&R099);
                     a45.text(&r099::PNR, &p.pnr.digits())
-                        .text(&r099::TIMESTAMPU, format!("{}0000", d.format("%Y%m%d")).as_bytes())
+                        .text(
+                            &r099::TIMESTAMPU,
+                            format!("{}0000", d.format("%Y%m%d")).as_bytes(),
+                        )
                         .text(&r099::HAENDELSE, b"A45");
                     a45.write(&mut out, t);
                     count += 1;
