@@ -22,6 +22,8 @@ pub enum Field {
     ChangeCode,
     /// A filter group named in RemoveAll.
     Group,
+    /// The no-filter flag.
+    NoFilter,
 }
 
 impl Field {
@@ -34,6 +36,7 @@ impl Field {
             Field::Age => "age",
             Field::ChangeCode => "change_code",
             Field::Group => "group",
+            Field::NoFilter => "no_filter",
         }
     }
 }
@@ -140,8 +143,8 @@ pub enum SubscriptionError {
         line: Option<usize>,
         /// 1-based column (characters), when known.
         column: Option<usize>,
-        /// What is wrong.
-        problem: TomlProblem,
+        /// What is wrong (boxed: keeps every `Result` of this crate small).
+        problem: Box<TomlProblem>,
     },
     /// A PNR list file has invalid lines (and they were not to be skipped); nothing was changed.
     #[error("{}: {} invalid line(s): {}", file.display(), rejected.len(), first_lines(rejected))]

@@ -192,7 +192,7 @@ impl Filters {
     /// Empties one group; true when it held anything.
     fn clear(&mut self, group: FilterGroup) -> bool {
         match group {
-            FilterGroup::Pnr => std::mem::take(&mut self.pnrs).len() > 0,
+            FilterGroup::Pnr => !std::mem::take(&mut self.pnrs).is_empty(),
             FilterGroup::AgeRange => !std::mem::take(&mut self.ages).is_empty(),
             FilterGroup::MunicipalityCode => {
                 !std::mem::take(&mut self.municipalities).is_empty()

@@ -321,8 +321,10 @@ mod tests {
         let (x, y, z) = (pnr("0101651234"), pnr("0202651234"), pnr("0303651234"));
         let mut reg = Registry::new();
         for (s, ps) in [("a", vec![x]), ("b", vec![y]), ("c", vec![x, y]), ("d", vec![z])] {
-            let mut f = Filters::default();
-            f.pnrs = ps.iter().map(|p| p.key()).collect();
+            let f = Filters {
+                pnrs: ps.iter().map(|p| p.key()).collect(),
+                ..Filters::default()
+            };
             reg.insert(id(s), f);
         }
         let moves = reg.move_pnr_subscriptions(&[(x, y), (y, z), (z, z)]);

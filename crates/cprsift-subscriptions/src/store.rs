@@ -527,3 +527,148 @@ fn sync_dir(dir: &Path) -> Result<(), SubscriptionError> {
         .and_then(|d| d.sync_all())
         .map_err(|e| SubscriptionError::io(dir, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::Operation;
+    use crate::values::parse_pnr;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn registry(pnrs: &[&str], municipality: u16) -> Registry {
+        let mut reg = Registry::new();
+        let id = SubscriberId::new("sub-1").unwrap();
+        for p in pnrs {
+            reg.apply(&id, Operation::AddPnr(parse_pnr(p).unwrap()), None);
+        }
+        reg.apply(&id, Operation::AddMunicipalityCode(municipality), None);
+        reg.apply(
+            &id,
+            Operation::AddAgeRange(AgeRange::new(0, 17).unwrap()),
+            None,
+        );
+        reg.apply(&id, Operation::AddChangeCode(EventCode::parse("A01").unwrap()), None);
+        reg.create_subscriber(&SubscriberId::new("empty").unwrap());
+        reg
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n = entries(dir).unwrap();
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn round_trip_generations_and_permissions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let a = registry(&["0101651234", "0202651234"], 101);
+        let store = Store::create(&dir, &a).unwrap();
+        assert_eq!(store.load().unwrap(), a);
+        assert_eq!(store.generation().unwrap(), 1);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(LOCK)), 0o600);
+        let gen_dir = dir.join("gen-00000001");
+        assert_eq!(mode(&gen_dir), 0o700);
+        assert_eq!(mode(&gen_dir.join(MANIFEST)), 0o600);
+        assert_eq!(mode(&gen_dir.join(PNR_FILE)), 0o600);
+        let b = registry(&["0303651234"], 851);
+        let c = Registry::new();
+        assert_eq!(store.commit(&b).unwrap(), 2);
+        assert_eq!(store.commit(&c).unwrap(), 3);
+        assert_eq!(Store::open(&dir).unwrap().load().unwrap(), c);
+        assert_eq!(
+            names(&dir),
+            vec![".lock", "current", "gen-00000002", "gen-00000003"],
+            "the live and the previous generation are kept"
+        );
+        // Importing over an existing store replaces its content.
+        Store::create(&dir, &a).unwrap();
+        assert_eq!(store.load().unwrap(), a);
+    }
+
+    #[test]
+    fn crash_at_every_step_leaves_old_or_new_state_whole() {
+        let steps = [
+            (CommitStep::TempWritten, false),
+            (CommitStep::GenerationNamed, false),
+            (CommitStep::PointerWritten, false),
+            (CommitStep::Swapped, true),
+        ];
+        for (step, new_is_live) in steps {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("store");
+            let old = registry(&["0101651234"], 101);
+            let new = registry(&["0202651234", "0303651234"], 851);
+            let store = Store::create(&dir, &old).unwrap();
+            store.commit(&old).unwrap();
+            let mut lock = store.lock().unwrap();
+            lock.crash_at = Some(step);
+            assert!(lock.commit(&new).is_err());
+            drop(lock);
+            let expected = if new_is_live { &new } else { &old };
+            assert_eq!(&Store::open(&dir).unwrap().load().unwrap(), expected, "{step:?}");
+            // The next commit finishes cleanly and removes the crash's leftovers.
+            let next = registry(&["0404651234"], 706);
+            let generation = store.commit(&next).unwrap();
+            assert_eq!(store.load().unwrap(), next, "{step:?}");
+            let left = names(&dir);
+            assert_eq!(left.len(), 4, "{step:?}: {left:?}");
+            assert!(left.contains(&generation_name(generation)));
+            assert!(left.contains(&generation_name(generation - 1)));
+        }
+    }
+
+    #[test]
+    fn damaged_stores_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let store = Store::create(&dir, &registry(&["0101651234"], 101)).unwrap();
+        let bin = dir.join("gen-00000001").join(PNR_FILE);
+        let mut bytes = fs::read(&bin).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::remove_file(&bin).unwrap();
+        fs::write(&bin, &bytes).unwrap();
+        let e = store.load().unwrap_err();
+        assert!(matches!(e, SubscriptionError::CorruptStore { .. }), "{e}");
+        fs::remove_file(&bin).unwrap();
+        let e = store.load().unwrap_err();
+        assert!(matches!(e, SubscriptionError::Io { .. }), "{e}");
+        let manifest = dir.join("gen-00000001").join(MANIFEST);
+        fs::write(&manifest, b"{}").unwrap();
+        assert!(matches!(store.load(), Err(SubscriptionError::CorruptStore { .. })));
+    }
+
+    #[test]
+    fn folders_that_are_not_stores() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("notes.txt"), b"x").unwrap();
+        let e = Store::create(tmp.path(), &Registry::new()).unwrap_err();
+        assert!(e.to_string().contains("notes.txt"), "{e}");
+        assert_eq!(names(tmp.path()), vec!["notes.txt"], "nothing written");
+        let empty = tmp.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(matches!(Store::open(&empty), Err(SubscriptionError::NotAStore { .. })));
+        Store::create(&empty, &Registry::new()).unwrap();
+        assert!(Store::open(&empty).unwrap().load().unwrap().is_empty());
+    }
+
+    #[test]
+    fn invalid_filters_are_never_saved() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let store = Store::create(&dir, &Registry::new()).unwrap();
+        let mut bad = Registry::new();
+        let mut filters = Filters::default();
+        filters.municipalities.insert(1000);
+        bad.insert(SubscriberId::new("x").unwrap(), filters);
+        assert!(store.commit(&bad).is_err());
+        assert!(store.load().unwrap().is_empty());
+        assert_eq!(store.generation().unwrap(), 1);
+    }
+}

@@ -24,7 +24,7 @@ use crate::error::{Field, InvalidValue, SubscriptionError, TomlProblem};
 use crate::filters::Filters;
 use crate::registry::Registry;
 use crate::values::{
-    municipality_from_number, municipality_from_text, parse_pnr, AgeRange, EventCode,
+    municipality_from_number, municipality_from_text, parse_pnr, show_text, AgeRange, EventCode,
     SubscriberId,
 };
 
@@ -95,7 +95,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Registry, SubscriptionError> {
                 RawMunicipality::Text(t) if t.len() == 4 => municipality_from_text(t),
                 RawMunicipality::Text(t) => Err(InvalidValue::new(
                     Field::Municipality,
-                    t.clone(),
+                    show_text(t),
                     "a municipality code is an integer (101) or a 4-digit string (\"0101\")",
                 )),
             };
@@ -148,7 +148,7 @@ fn toml_error(
         file: path.to_owned(),
         line,
         column,
-        problem,
+        problem: Box::new(problem),
     }
 }
 
@@ -202,6 +202,35 @@ pub fn export(registry: &Registry) -> String {
     out
 }
 
+/// Writes the TOML form to `path` as a private file (mode 0600), atomically: a temporary file
+/// beside it, fsynced, renamed over `path`; the temporary file is removed on failure.
+pub fn export_to_file(registry: &Registry, path: &Path) -> Result<(), SubscriptionError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| SubscriptionError::io(path, std::io::ErrorKind::InvalidInput.into()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(export(registry).as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        SubscriptionError::io(path, e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +259,21 @@ no_filter = false
         assert_eq!(f.change_codes.len(), 2);
         assert!(!f.no_filter);
         assert_eq!(parse_str(&export(&reg)).unwrap(), reg);
+    }
+
+    #[test]
+    fn export_to_a_private_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let reg = parse_str(EXAMPLE).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("subs.toml");
+        std::fs::write(&out, b"old").unwrap();
+        export_to_file(&reg, &out).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), export(&reg));
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert!(export_to_file(&reg, &dir.path().join("missing/x.toml")).is_err());
     }
 
     #[test]

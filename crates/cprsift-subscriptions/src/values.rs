@@ -21,7 +21,7 @@ impl SubscriberId {
     /// Checks and wraps an id.
     pub fn new(text: &str) -> Result<SubscriberId, InvalidValue> {
         let bytes = text.as_bytes();
-        let refuse = |reason: &str| Err(InvalidValue::new(Field::Id, mask_text(text), reason));
+        let refuse = |reason: &str| Err(InvalidValue::new(Field::Id, show_text(text), reason));
         match bytes.first() {
             None => return refuse("an id cannot be empty"),
             Some(b) if !b.is_ascii_alphanumeric() => {
@@ -77,6 +77,22 @@ pub(crate) fn mask_text(text: &str) -> String {
     shown
 }
 
+/// The longest non-PNR value shown in a message, in characters.
+const SHOWN_CHARS: usize = 40;
+
+/// Shows a value meant for another field than PNR: masked like a PNR when it holds six digits
+/// or more (a PNR typed into the wrong place), otherwise as typed, cut to 40 characters.
+pub(crate) fn show_text(text: &str) -> String {
+    if text.bytes().filter(u8::is_ascii_digit).count() >= 6 {
+        return mask_text(text);
+    }
+    let mut shown: String = text.chars().take(SHOWN_CHARS).collect();
+    if text.chars().count() > SHOWN_CHARS {
+        shown.push_str("...");
+    }
+    shown
+}
+
 /// Reads a PNR as typed by an operator: 10 digits, optionally with a dash after the sixth
 /// (`DDMMYY-SSSS`), surrounding blanks ignored. Refuses anything else and PNRs whose first six
 /// digits are not a real date ([`Pnr::birth_date`]).
@@ -112,7 +128,7 @@ pub fn municipality_from_text(text: &str) -> Result<u16, InvalidValue> {
     if t.is_empty() || t.len() > 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(InvalidValue::new(
             Field::Municipality,
-            mask_text(text),
+            show_text(text),
             "a municipality code is 1 to 4 digits, 1-999 (0001-0999)",
         ));
     }
@@ -207,7 +223,7 @@ impl EventCode {
         EventCode::from_bytes(text.trim().as_bytes()).ok_or_else(|| {
             InvalidValue::new(
                 Field::ChangeCode,
-                mask_text(text),
+                show_text(text),
                 "a change code is a capital letter and two digits, e.g. A01",
             )
         })
@@ -278,7 +294,7 @@ impl FilterGroup {
             .ok_or_else(|| {
                 InvalidValue::new(
                     Field::Group,
-                    mask_text(text),
+                    show_text(text),
                     "the groups are PNR, AgeRange, MunicipalityCode and EventChangeCode",
                 )
             })
@@ -362,6 +378,8 @@ mod tests {
             FilterGroup::parse("eventchangecode").unwrap(),
             FilterGroup::EventChangeCode
         );
-        assert!(FilterGroup::parse("Municipality").is_err());
+        let e = FilterGroup::parse("Municipality").unwrap_err();
+        assert_eq!(e.value, "Municipality");
+        assert_eq!(EventCode::parse("0101651234").unwrap_err().value, "010165-xxxx");
     }
 }
