@@ -11,19 +11,29 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cprsift_format::Pnr;
-use cprsift_subscriptions::{toml_form, AgeRange, EventCode, Filters, Registry, Store, SubscriberId};
+use cprsift_subscriptions::{
+    toml_form, AgeRange, EventCode, Filters, Registry, Store, SubscriberId,
+};
 
 /// A small deterministic generator (64-bit LCG): the figures must not depend on luck.
 struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 
     fn pnr(&mut self) -> u32 {
-        let (d, m, y, s) = (1 + self.below(28), 1 + self.below(12), self.below(100), self.below(10_000));
+        let (d, m, y, s) = (
+            1 + self.below(28),
+            1 + self.below(12),
+            self.below(100),
+            self.below(10_000),
+        );
         let digits = format!("{d:02}{m:02}{y:02}{s:04}");
         Pnr::from_digits(digits.as_bytes()).unwrap().key()
     }
@@ -33,9 +43,14 @@ fn subscriber(rng: &mut Lcg, pnrs: usize) -> Filters {
     let start = rng.below(90) as i64;
     Filters {
         pnrs: (0..pnrs).map(|_| rng.pnr()).collect(),
-        municipalities: (0..1 + rng.below(3)).map(|_| 1 + rng.below(999) as u16).collect(),
+        municipalities: (0..1 + rng.below(3))
+            .map(|_| 1 + rng.below(999) as u16)
+            .collect(),
         ages: vec![AgeRange::new(start, start + 10).unwrap()],
-        change_codes: ["A01", "A21"].iter().map(|c| EventCode::parse(c).unwrap()).collect(),
+        change_codes: ["A01", "A21"]
+            .iter()
+            .map(|c| EventCode::parse(c).unwrap())
+            .collect(),
         no_filter: false,
     }
 }
@@ -78,18 +93,22 @@ fn measure(name: &str, dir: PathBuf, reg: &Registry) {
 }
 
 fn main() {
-    let scratch = std::env::args()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("/work/scratch/subscriptions"), PathBuf::from);
+    let scratch = std::env::args().nth(1).map_or_else(
+        || PathBuf::from("/work/scratch/subscriptions"),
+        PathBuf::from,
+    );
     std::fs::create_dir_all(&scratch).unwrap();
-    let mut rng = Lcg(2022_05_12);
+    let mut rng = Lcg(20_220_512);
     let mut many = Registry::new();
     for i in 0..10_000 {
         let id = SubscriberId::new(&format!("sub-{i:05}")).unwrap();
         many.insert(id, subscriber(&mut rng, 100));
     }
     let mut big = Registry::new();
-    big.insert(SubscriberId::new("big").unwrap(), subscriber(&mut rng, 200_000));
+    big.insert(
+        SubscriberId::new("big").unwrap(),
+        subscriber(&mut rng, 200_000),
+    );
     measure("10k subscribers", scratch.join("many"), &many);
     measure("one 200k-PNR list", scratch.join("big"), &big);
     let mut both = many.clone();
@@ -98,7 +117,9 @@ fn main() {
     }
     measure("both", scratch.join("both"), &both);
     let text = toml_form::export(&big);
-    let (parse, _) = best_of(3, || toml_form::parse(Path::new("big.toml"), text.as_bytes()).unwrap());
+    let (parse, _) = best_of(3, || {
+        toml_form::parse(Path::new("big.toml"), text.as_bytes()).unwrap()
+    });
     println!(
         "TOML form of the 200k-PNR list: {} KiB, parse {:.1} ms",
         text.len() / 1024,

@@ -84,7 +84,11 @@ impl fmt::Display for InvalidValue {
         if let Some(s) = &self.subscriber {
             write!(f, "subscriber \"{s}\": ")?;
         }
-        write!(f, "invalid {} \"{}\": {}", self.field, self.value, self.reason)
+        write!(
+            f,
+            "invalid {} \"{}\": {}",
+            self.field, self.value, self.reason
+        )
     }
 }
 

@@ -194,9 +194,7 @@ impl Filters {
         match group {
             FilterGroup::Pnr => !std::mem::take(&mut self.pnrs).is_empty(),
             FilterGroup::AgeRange => !std::mem::take(&mut self.ages).is_empty(),
-            FilterGroup::MunicipalityCode => {
-                !std::mem::take(&mut self.municipalities).is_empty()
-            }
+            FilterGroup::MunicipalityCode => !std::mem::take(&mut self.municipalities).is_empty(),
             FilterGroup::EventChangeCode => !std::mem::take(&mut self.change_codes).is_empty(),
         }
     }
@@ -236,26 +234,53 @@ mod tests {
         assert_eq!(f.apply(Operation::RemovePnr(p), None), Outcome::NonExisting);
         let replica: RoaringBitmap = [p.key()].into_iter().collect();
         let q = pnr("0202651234");
-        assert_eq!(f.apply(Operation::AddPnr(q), Some(&replica)), Outcome::NonExistingPnr);
+        assert_eq!(
+            f.apply(Operation::AddPnr(q), Some(&replica)),
+            Outcome::NonExistingPnr
+        );
         assert!(f.pnrs.is_empty());
-        assert_eq!(f.apply(Operation::AddPnr(p), Some(&replica)), Outcome::Added);
+        assert_eq!(
+            f.apply(Operation::AddPnr(p), Some(&replica)),
+            Outcome::Added
+        );
         // Already subscribed wins over the replica's answer.
         f.pnrs.insert(q.key());
-        assert_eq!(f.apply(Operation::AddPnr(q), Some(&replica)), Outcome::AlreadyExisted);
+        assert_eq!(
+            f.apply(Operation::AddPnr(q), Some(&replica)),
+            Outcome::AlreadyExisted
+        );
     }
 
     #[test]
     fn age_results_keep_ranges_sorted() {
         let mut f = Filters::default();
         let r = |s, e| AgeRange::new(s, e).unwrap();
-        assert_eq!(f.apply(Operation::AddAgeRange(r(65, 999)), None), Outcome::Added);
-        assert_eq!(f.apply(Operation::AddAgeRange(r(0, 17)), None), Outcome::Added);
-        assert_eq!(f.apply(Operation::AddAgeRange(r(10, 20)), None), Outcome::Added);
-        assert_eq!(f.apply(Operation::AddAgeRange(r(0, 17)), None), Outcome::AlreadyExisted);
+        assert_eq!(
+            f.apply(Operation::AddAgeRange(r(65, 999)), None),
+            Outcome::Added
+        );
+        assert_eq!(
+            f.apply(Operation::AddAgeRange(r(0, 17)), None),
+            Outcome::Added
+        );
+        assert_eq!(
+            f.apply(Operation::AddAgeRange(r(10, 20)), None),
+            Outcome::Added
+        );
+        assert_eq!(
+            f.apply(Operation::AddAgeRange(r(0, 17)), None),
+            Outcome::AlreadyExisted
+        );
         assert_eq!(f.ages, vec![r(0, 17), r(10, 20), r(65, 999)]);
         assert!(f.is_valid());
-        assert_eq!(f.apply(Operation::RemoveAgeRange(r(0, 18)), None), Outcome::NonExisting);
-        assert_eq!(f.apply(Operation::RemoveAgeRange(r(10, 20)), None), Outcome::Removed);
+        assert_eq!(
+            f.apply(Operation::RemoveAgeRange(r(0, 18)), None),
+            Outcome::NonExisting
+        );
+        assert_eq!(
+            f.apply(Operation::RemoveAgeRange(r(10, 20)), None),
+            Outcome::Removed
+        );
         assert_eq!(f.ages, vec![r(0, 17), r(65, 999)]);
     }
 
@@ -263,14 +288,35 @@ mod tests {
     fn municipality_and_change_code_results() {
         let mut f = Filters::default();
         let c = EventCode::parse("A01").unwrap();
-        assert_eq!(f.apply(Operation::AddMunicipalityCode(101), None), Outcome::Added);
-        assert_eq!(f.apply(Operation::AddMunicipalityCode(101), None), Outcome::AlreadyExisted);
-        assert_eq!(f.apply(Operation::RemoveMunicipalityCode(851), None), Outcome::NonExisting);
-        assert_eq!(f.apply(Operation::RemoveMunicipalityCode(101), None), Outcome::Removed);
+        assert_eq!(
+            f.apply(Operation::AddMunicipalityCode(101), None),
+            Outcome::Added
+        );
+        assert_eq!(
+            f.apply(Operation::AddMunicipalityCode(101), None),
+            Outcome::AlreadyExisted
+        );
+        assert_eq!(
+            f.apply(Operation::RemoveMunicipalityCode(851), None),
+            Outcome::NonExisting
+        );
+        assert_eq!(
+            f.apply(Operation::RemoveMunicipalityCode(101), None),
+            Outcome::Removed
+        );
         assert_eq!(f.apply(Operation::AddChangeCode(c), None), Outcome::Added);
-        assert_eq!(f.apply(Operation::AddChangeCode(c), None), Outcome::AlreadyExisted);
-        assert_eq!(f.apply(Operation::RemoveChangeCode(c), None), Outcome::Removed);
-        assert_eq!(f.apply(Operation::RemoveChangeCode(c), None), Outcome::NonExisting);
+        assert_eq!(
+            f.apply(Operation::AddChangeCode(c), None),
+            Outcome::AlreadyExisted
+        );
+        assert_eq!(
+            f.apply(Operation::RemoveChangeCode(c), None),
+            Outcome::Removed
+        );
+        assert_eq!(
+            f.apply(Operation::RemoveChangeCode(c), None),
+            Outcome::NonExisting
+        );
     }
 
     #[test]
@@ -281,7 +327,10 @@ mod tests {
         }
         f.apply(Operation::AddPnr(pnr("0101651234")), None);
         f.apply(Operation::AddMunicipalityCode(101), None);
-        assert_eq!(f.apply(Operation::RemoveAll(FilterGroup::Pnr), None), Outcome::Removed);
+        assert_eq!(
+            f.apply(Operation::RemoveAll(FilterGroup::Pnr), None),
+            Outcome::Removed
+        );
         assert!(f.pnrs.is_empty());
         assert_eq!(f.municipalities.len(), 1, "other groups untouched");
         assert_eq!(
@@ -289,10 +338,19 @@ mod tests {
             Outcome::Removed
         );
         assert!(f.is_empty());
-        assert_eq!(f.apply(Operation::SetNoFilter(false), None), Outcome::NonExisting);
+        assert_eq!(
+            f.apply(Operation::SetNoFilter(false), None),
+            Outcome::NonExisting
+        );
         assert_eq!(f.apply(Operation::SetNoFilter(true), None), Outcome::Added);
-        assert_eq!(f.apply(Operation::SetNoFilter(true), None), Outcome::AlreadyExisted);
+        assert_eq!(
+            f.apply(Operation::SetNoFilter(true), None),
+            Outcome::AlreadyExisted
+        );
         assert!(!f.is_empty());
-        assert_eq!(f.apply(Operation::SetNoFilter(false), None), Outcome::Removed);
+        assert_eq!(
+            f.apply(Operation::SetNoFilter(false), None),
+            Outcome::Removed
+        );
     }
 }

@@ -78,7 +78,10 @@ mod tests {
         let rejected: Vec<usize> = list.rejected.iter().map(|r| r.line).collect();
         assert_eq!(rejected, vec![5, 6, 7]);
         let message = list.refusal().to_string();
-        assert!(message.contains("list.txt: 3 invalid line(s): line 5"), "{message}");
+        assert!(
+            message.contains("list.txt: 3 invalid line(s): line 5"),
+            "{message}"
+        );
         assert!(message.contains("321365-xxxx"), "{message}");
         assert!(!message.contains("3213651234"), "{message}");
     }

@@ -256,14 +256,23 @@ mod tests {
         let mut reg = Registry::new();
         let a = id("a");
         let p = pnr("0101651234");
-        assert_eq!(reg.apply(&a, Operation::RemovePnr(p), None), Outcome::NonExisting);
+        assert_eq!(
+            reg.apply(&a, Operation::RemovePnr(p), None),
+            Outcome::NonExisting
+        );
         assert!(reg.is_empty());
         let replica = RoaringBitmap::new();
-        assert_eq!(reg.apply(&a, Operation::AddPnr(p), Some(&replica)), Outcome::NonExistingPnr);
+        assert_eq!(
+            reg.apply(&a, Operation::AddPnr(p), Some(&replica)),
+            Outcome::NonExistingPnr
+        );
         assert!(reg.is_empty());
         assert_eq!(reg.apply(&a, Operation::AddPnr(p), None), Outcome::Added);
         assert_eq!(reg.len(), 1);
-        assert_eq!(reg.apply(&a, Operation::RemovePnr(p), None), Outcome::Removed);
+        assert_eq!(
+            reg.apply(&a, Operation::RemovePnr(p), None),
+            Outcome::Removed
+        );
         assert_eq!(reg.len(), 1, "a subscriber without filters stays");
         assert!(reg.get(&a).unwrap().is_empty());
         assert_eq!(reg.remove_subscriber(&a), Outcome::Removed);
@@ -285,7 +294,9 @@ mod tests {
         assert_eq!((r.added, r.already_existed), (2, 1));
         let replica: RoaringBitmap = [pnr("0303651234").key()].into_iter().collect();
         let l = list("0303651234\n0404651234\n0101651234\n");
-        let r = reg.bulk(&a, BulkMode::Sync, &l, false, Some(&replica)).unwrap();
+        let r = reg
+            .bulk(&a, BulkMode::Sync, &l, false, Some(&replica))
+            .unwrap();
         assert_eq!(
             (r.added, r.already_existed, r.non_existing_pnr, r.removed),
             (1, 1, 1, 1)
@@ -293,7 +304,13 @@ mod tests {
         let held: Vec<Pnr> = reg.get(&a).unwrap().pnr_list().collect();
         assert_eq!(held, vec![pnr("0101651234"), pnr("0303651234")]);
         let r = reg
-            .bulk(&a, BulkMode::Remove, &list("0101651234\n0909651234"), false, None)
+            .bulk(
+                &a,
+                BulkMode::Remove,
+                &list("0101651234\n0909651234"),
+                false,
+                None,
+            )
             .unwrap();
         assert_eq!((r.removed, r.non_existing), (1, 1));
     }
@@ -320,7 +337,12 @@ mod tests {
     fn pnr_moves_follow_no_chains() {
         let (x, y, z) = (pnr("0101651234"), pnr("0202651234"), pnr("0303651234"));
         let mut reg = Registry::new();
-        for (s, ps) in [("a", vec![x]), ("b", vec![y]), ("c", vec![x, y]), ("d", vec![z])] {
+        for (s, ps) in [
+            ("a", vec![x]),
+            ("b", vec![y]),
+            ("c", vec![x, y]),
+            ("d", vec![z]),
+        ] {
             let f = Filters {
                 pnrs: ps.iter().map(|p| p.key()).collect(),
                 ..Filters::default()

@@ -162,9 +162,7 @@ impl Store {
             Err(e) => return Err(SubscriptionError::io(dir, e)),
             Ok(meta) if !meta.is_dir() => return Err(not_a_store(dir, "not a folder")),
             Ok(_) => {
-                let foreign = entries(dir)?
-                    .into_iter()
-                    .find(|name| !is_store_entry(name));
+                let foreign = entries(dir)?.into_iter().find(|name| !is_store_entry(name));
                 if let Some(name) = foreign {
                     return Err(not_a_store(
                         dir,
@@ -416,9 +414,9 @@ fn stored_filters(stored: &StoredSubscriber, pnr_bytes: &[u8]) -> Result<Filters
         );
     }
     for &[start, end] in &stored.age {
-        filters.ages.push(
-            AgeRange::new(i64::from(start), i64::from(end)).map_err(|e| e.to_string())?,
-        );
+        filters
+            .ages
+            .push(AgeRange::new(i64::from(start), i64::from(end)).map_err(|e| e.to_string())?);
     }
     if !filters.ages.windows(2).all(|w| w[0] < w[1]) {
         return Err("its age ranges are not sorted".into());
@@ -547,7 +545,11 @@ mod tests {
             Operation::AddAgeRange(AgeRange::new(0, 17).unwrap()),
             None,
         );
-        reg.apply(&id, Operation::AddChangeCode(EventCode::parse("A01").unwrap()), None);
+        reg.apply(
+            &id,
+            Operation::AddChangeCode(EventCode::parse("A01").unwrap()),
+            None,
+        );
         reg.create_subscriber(&SubscriberId::new("empty").unwrap());
         reg
     }
@@ -611,7 +613,11 @@ mod tests {
             assert!(lock.commit(&new).is_err());
             drop(lock);
             let expected = if new_is_live { &new } else { &old };
-            assert_eq!(&Store::open(&dir).unwrap().load().unwrap(), expected, "{step:?}");
+            assert_eq!(
+                &Store::open(&dir).unwrap().load().unwrap(),
+                expected,
+                "{step:?}"
+            );
             // The next commit finishes cleanly and removes the crash's leftovers.
             let next = registry(&["0404651234"], 706);
             let generation = store.commit(&next).unwrap();
@@ -641,7 +647,10 @@ mod tests {
         assert!(matches!(e, SubscriptionError::Io { .. }), "{e}");
         let manifest = dir.join("gen-00000001").join(MANIFEST);
         fs::write(&manifest, b"{}").unwrap();
-        assert!(matches!(store.load(), Err(SubscriptionError::CorruptStore { .. })));
+        assert!(matches!(
+            store.load(),
+            Err(SubscriptionError::CorruptStore { .. })
+        ));
     }
 
     #[test]
@@ -653,7 +662,10 @@ mod tests {
         assert_eq!(names(tmp.path()), vec!["notes.txt"], "nothing written");
         let empty = tmp.path().join("empty");
         fs::create_dir(&empty).unwrap();
-        assert!(matches!(Store::open(&empty), Err(SubscriptionError::NotAStore { .. })));
+        assert!(matches!(
+            Store::open(&empty),
+            Err(SubscriptionError::NotAStore { .. })
+        ));
         Store::create(&empty, &Registry::new()).unwrap();
         assert!(Store::open(&empty).unwrap().load().unwrap().is_empty());
     }

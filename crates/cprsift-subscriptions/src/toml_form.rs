@@ -69,10 +69,20 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Registry, SubscriptionError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         let valid = String::from_utf8_lossy(&bytes[..at]);
-        toml_error(path, &valid, Some(at..at), TomlProblem::Syntax("not UTF-8 text".into()))
+        toml_error(
+            path,
+            &valid,
+            Some(at..at),
+            TomlProblem::Syntax("not UTF-8 text".into()),
+        )
     })?;
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        toml_error(path, text, e.span(), TomlProblem::Syntax(e.message().trim().to_owned()))
+        toml_error(
+            path,
+            text,
+            e.span(),
+            TomlProblem::Syntax(e.message().trim().to_owned()),
+        )
     })?;
     let mut registry = Registry::new();
     for sub in raw.subscriber {
@@ -190,7 +200,12 @@ pub fn export(registry: &Registry) -> String {
         let _ = writeln!(
             out,
             "age = [{}]",
-            list(f.ages.iter().map(|r| format!("[{}, {}]", r.start, r.end)).collect())
+            list(
+                f.ages
+                    .iter()
+                    .map(|r| format!("[{}, {}]", r.start, r.end))
+                    .collect()
+            )
         );
         let _ = writeln!(
             out,
@@ -254,7 +269,10 @@ no_filter = false
         let (id, f) = reg.subscribers().next().unwrap();
         assert_eq!(id.as_str(), "b6f1c2d0-1111-4a4a-9a9a-000000000001");
         assert_eq!(f.pnrs.len(), 1);
-        assert_eq!(f.municipalities.iter().copied().collect::<Vec<_>>(), vec![101, 851]);
+        assert_eq!(
+            f.municipalities.iter().copied().collect::<Vec<_>>(),
+            vec![101, 851]
+        );
         assert_eq!(f.ages.len(), 2);
         assert_eq!(f.change_codes.len(), 2);
         assert!(!f.no_filter);
@@ -272,7 +290,11 @@ no_filter = false
         assert_eq!(std::fs::read_to_string(&out).unwrap(), export(&reg));
         let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
         assert!(export_to_file(&reg, &dir.path().join("missing/x.toml")).is_err());
     }
 
@@ -283,8 +305,17 @@ no_filter = false
         )
         .unwrap();
         let f = reg.get(&SubscriberId::new("x").unwrap()).unwrap();
-        assert_eq!(f.municipalities.iter().copied().collect::<Vec<_>>(), vec![101, 706]);
-        assert_eq!(f.ages, vec![AgeRange::new(0, 17).unwrap(), AgeRange::new(65, 999).unwrap()]);
+        assert_eq!(
+            f.municipalities.iter().copied().collect::<Vec<_>>(),
+            vec![101, 706]
+        );
+        assert_eq!(
+            f.ages,
+            vec![
+                AgeRange::new(0, 17).unwrap(),
+                AgeRange::new(65, 999).unwrap()
+            ]
+        );
         assert!(parse_str("").unwrap().is_empty());
     }
 
@@ -300,7 +331,10 @@ no_filter = false
         let (line, column, m) =
             error_of("[[subscriber]]\nid = \"s1\"\npnr = [\"0101651234\", \"3213651234\"]\n");
         assert_eq!((line, column), (Some(3), Some(22)));
-        assert!(m.starts_with("subs.toml:3:22: subscriber \"s1\": invalid pnr \"321365-xxxx\""), "{m}");
+        assert!(
+            m.starts_with("subs.toml:3:22: subscriber \"s1\": invalid pnr \"321365-xxxx\""),
+            "{m}"
+        );
         assert!(!m.contains("3213651234"));
         let (line, _, m) = error_of("[[subscriber]]\nid = \"s1\"\n\nage = [[18, 17]]\n");
         assert_eq!(line, Some(4));

@@ -98,9 +98,8 @@ pub(crate) fn show_text(text: &str) -> String {
 /// digits are not a real date ([`Pnr::birth_date`]).
 pub fn parse_pnr(text: &str) -> Result<Pnr, InvalidValue> {
     let refuse = |reason: &str| InvalidValue::new(Field::Pnr, mask_text(text), reason);
-    let pnr = Pnr::parse(text).ok_or_else(|| {
-        refuse("a PNR is 10 digits (DDMMYYSSSS, optionally written DDMMYY-SSSS)")
-    })?;
+    let pnr = Pnr::parse(text)
+        .ok_or_else(|| refuse("a PNR is 10 digits (DDMMYYSSSS, optionally written DDMMYY-SSSS)"))?;
     if pnr.birth_date().is_none() {
         return Err(refuse("its first six digits are not a real date"));
     }
@@ -313,10 +312,26 @@ mod tests {
 
     #[test]
     fn subscriber_ids() {
-        for ok in ["a", "b6f1c2d0-1111-4a4a-9a9a-000000000001", "K0101.x_y-z", &"a".repeat(64)] {
+        for ok in [
+            "a",
+            "b6f1c2d0-1111-4a4a-9a9a-000000000001",
+            "K0101.x_y-z",
+            &"a".repeat(64),
+        ] {
             assert_eq!(SubscriberId::new(ok).unwrap().as_str(), ok);
         }
-        for bad in ["", ".hidden", "-x", "_x", "a/b", "..", "a b", "æ", &"a".repeat(65), "a\n"] {
+        for bad in [
+            "",
+            ".hidden",
+            "-x",
+            "_x",
+            "a/b",
+            "..",
+            "a b",
+            "æ",
+            &"a".repeat(65),
+            "a\n",
+        ] {
             assert!(SubscriberId::new(bad).is_err(), "{bad:?}");
         }
     }
@@ -355,7 +370,10 @@ mod tests {
 
     #[test]
     fn age_ranges() {
-        assert_eq!(AgeRange::new(0, 17).unwrap(), AgeRange { start: 0, end: 17 });
+        assert_eq!(
+            AgeRange::new(0, 17).unwrap(),
+            AgeRange { start: 0, end: 17 }
+        );
         assert_eq!(AgeRange::new(65, 999).unwrap().end, 999);
         assert!(AgeRange::new(7, 7).is_ok());
         let e = AgeRange::new(18, 17).unwrap_err();
@@ -380,6 +398,9 @@ mod tests {
         );
         let e = FilterGroup::parse("Municipality").unwrap_err();
         assert_eq!(e.value, "Municipality");
-        assert_eq!(EventCode::parse("0101651234").unwrap_err().value, "010165-xxxx");
+        assert_eq!(
+            EventCode::parse("0101651234").unwrap_err().value,
+            "010165-xxxx"
+        );
     }
 }

@@ -43,9 +43,8 @@ fn pnr(i: usize) -> Pnr {
 
 fn operation() -> impl Strategy<Value = Operation> {
     let p = (0..PNRS.len()).prop_map(pnr);
-    let age = (0i64..4, 0i64..4).prop_filter_map("start <= end", |(s, e)| {
-        AgeRange::new(s * 10, e * 10).ok()
-    });
+    let age = (0i64..4, 0i64..4)
+        .prop_filter_map("start <= end", |(s, e)| AgeRange::new(s * 10, e * 10).ok());
     let code = (0..CODES.len()).prop_map(|i| EventCode::parse(CODES[i]).unwrap());
     let muni = (0..MUNICIPALITIES.len()).prop_map(|i| MUNICIPALITIES[i]);
     let group = (0..4usize).prop_map(|i| FilterGroup::ALL[i]);

@@ -35,12 +35,17 @@ fn bad_files_name_line_and_masked_value() {
     let e = load(&testdata("bad-pnr.toml")).unwrap_err();
     let m = e.to_string();
     assert!(e.is_invalid_input());
-    assert!(m.contains("bad-pnr.toml:7:22: subscriber \"s2\": invalid pnr \"311365-xxxx\""), "{m}");
+    assert!(
+        m.contains("bad-pnr.toml:7:22: subscriber \"s2\": invalid pnr \"311365-xxxx\""),
+        "{m}"
+    );
     assert!(!m.contains("3113651234"), "{m}");
     let e = load(&testdata("bad-age.toml")).unwrap_err();
     match &e {
         SubscriptionError::Toml { line, problem, .. } => {
-            let TomlProblem::Value(v) = problem.as_ref() else { panic!("{problem:?}") };
+            let TomlProblem::Value(v) = problem.as_ref() else {
+                panic!("{problem:?}")
+            };
             assert_eq!(*line, Some(3));
             assert_eq!(v.subscriber.as_deref(), Some("s1"));
             assert_eq!(v.value, "[65, 18]");
@@ -78,15 +83,13 @@ fn filters() -> impl Strategy<Value = Filters> {
 }
 
 fn registry() -> impl Strategy<Value = Registry> {
-    prop::collection::btree_map("[A-Za-z0-9][A-Za-z0-9._-]{0,20}", filters(), 0..6).prop_map(
-        |m| {
-            let mut reg = Registry::new();
-            for (id, f) in m {
-                reg.insert(SubscriberId::new(&id).unwrap(), f);
-            }
-            reg
-        },
-    )
+    prop::collection::btree_map("[A-Za-z0-9][A-Za-z0-9._-]{0,20}", filters(), 0..6).prop_map(|m| {
+        let mut reg = Registry::new();
+        for (id, f) in m {
+            reg.insert(SubscriberId::new(&id).unwrap(), f);
+        }
+        reg
+    })
 }
 
 proptest! {

@@ -224,21 +224,33 @@ pub fn run(cmd: Command) -> CommandResult {
             let code = municipality_from_text(&a.code);
             value_op(&a.target, code, Operation::RemoveMunicipalityCode)
         }
-        Command::AddChangeCode(a) => {
-            value_op(&a.target, EventCode::parse(&a.code), Operation::AddChangeCode)
-        }
-        Command::RemoveChangeCode(a) => {
-            value_op(&a.target, EventCode::parse(&a.code), Operation::RemoveChangeCode)
-        }
-        Command::RemoveAll(a) => {
-            value_op(&a.target, FilterGroup::parse(&a.group), Operation::RemoveAll)
-        }
+        Command::AddChangeCode(a) => value_op(
+            &a.target,
+            EventCode::parse(&a.code),
+            Operation::AddChangeCode,
+        ),
+        Command::RemoveChangeCode(a) => value_op(
+            &a.target,
+            EventCode::parse(&a.code),
+            Operation::RemoveChangeCode,
+        ),
+        Command::RemoveAll(a) => value_op(
+            &a.target,
+            FilterGroup::parse(&a.group),
+            Operation::RemoveAll,
+        ),
         Command::SetNoFilter(a) => value_op(&a.target, on_off(&a.value), Operation::SetNoFilter),
         Command::GetAllFilters(a) => get_all_filters(&a),
-        Command::BulkAddPnr(a) => bulk(&a.target, &a.file, BulkMode::Add, a.skip_invalid, a.replica),
-        Command::BulkRemovePnr(a) => {
-            bulk(&a.target, &a.file, BulkMode::Remove, a.skip_invalid, a.replica)
+        Command::BulkAddPnr(a) => {
+            bulk(&a.target, &a.file, BulkMode::Add, a.skip_invalid, a.replica)
         }
+        Command::BulkRemovePnr(a) => bulk(
+            &a.target,
+            &a.file,
+            BulkMode::Remove,
+            a.skip_invalid,
+            a.replica,
+        ),
         Command::SyncPnr(a) => bulk(&a.target, &a.file, BulkMode::Sync, false, a.replica),
     }
 }
