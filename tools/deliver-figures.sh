@@ -31,22 +31,27 @@ DAY=$(ls "$SCRATCH"/days/D*)
 "$BIN/cprgen" subscribers --full "$SCRATCH/full.txt" --subscribers 10000 --out "$SCRATCH/subs10000.toml"
 "$BIN/cprsift" replica init "$SCRATCH/full.txt" --replica "$SCRATCH/replica" > /dev/null
 rm "$SCRATCH/full.txt"
+# Subscribers as the platform keeps them: stores (serialized roaring PNR sets), not TOML.
+for n in 350 10000; do
+  measure "subscriptions import, $n subscribers (setup, not part of the run)" "$BIN/cprsift" \
+    subscriptions import "$SCRATCH/subs$n.toml" --subscriptions "$SCRATCH/store$n"
+  rm "$SCRATCH/subs$n.toml"
+done
 # The 98 municipality subscribers of the initial load.
 grep -v '^#' ../shared/data/municipalities.tsv | awk -F'\t' '$1 ~ /^[0-9]+$/ {
   printf "[[subscriber]]\nid = \"kommune-%s\"\nmunicipality = [%d]\n\n", $1, $1 }' > "$SCRATCH/munis.toml"
 IDS=(); while read -r id; do IDS+=(--subscriber "$id"); done < <(grep -o 'kommune-[0-9]*' "$SCRATCH/munis.toml")
 
 echo "persons: $PERSONS; weekday: $(stat -c %s "$DAY") bytes; threads: $THREADS"
-echo "replica segments: $(cat "$SCRATCH"/replica/*.seg 2>/dev/null | wc -c) bytes"
+echo "replica segments: $(cat "$SCRATCH"/replica/seg-*.dat | wc -c) bytes"
 for n in 350 10000; do
   measure "cat weekday (reference)" cat "$DAY"
   measure "deliver, $n subscribers" "$BIN/cprsift" --threads "$THREADS" deliver "$DAY" \
-    --replica "$SCRATCH/replica" --subscriptions "$SCRATCH/subs$n.toml" --outbox "$SCRATCH/out$n"
+    --replica "$SCRATCH/replica" --subscriptions "$SCRATCH/store$n" --outbox "$SCRATCH/out$n"
   echo "  output: $(du -sb "$SCRATCH/out$n" | cut -f1) bytes in $(find "$SCRATCH/out$n" -name 'D*' ! -name '*.metadata' | wc -l) files"
   rm -rf "$SCRATCH/out$n"
 done
-SEGS=$(find "$SCRATCH/replica" -type f -size +1k ! -name '*.json')
-measure "cat replica files (reference)" cat $SEGS
+measure "cat replica segments (reference)" cat "$SCRATCH"/replica/seg-*.dat
 measure "initial load, $(( ${#IDS[@]} / 2 )) municipality subscribers, one pass" "$BIN/cprsift" initial-load \
   --replica "$SCRATCH/replica" --subscriptions "$SCRATCH/munis.toml" "${IDS[@]}" --outbox "$SCRATCH/initial"
 echo "  output: $(du -sb "$SCRATCH/initial" | cut -f1) bytes in $(find "$SCRATCH/initial" -name 'I*' ! -name '*.metadata' | wc -l) shards"
