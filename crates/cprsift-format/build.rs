@@ -86,6 +86,12 @@ fn main() {
 
         let ident = layout_ident(*record_type, variant);
         let mut fields = String::new();
+        let checked: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.ty != "A")
+            .map(|(i, _)| format!("{ident}_FIELDS[{i}]"))
+            .collect();
         let mut consts = String::new();
         for (i, r) in rows.iter().enumerate() {
             let marker = rows
@@ -115,7 +121,15 @@ fn main() {
         }
         writeln!(
             out,
-            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &[\n{fields}    ],\n}};\n",
+            "static {ident}_FIELDS: [Field; {}] = [\n{fields}];\nstatic {ident}_CHECKED: [Field; {}] = [{}];\n",
+            rows.len(),
+            checked.len(),
+            checked.join(", ")
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n}};\n",
             variant_ident(variant),
             rows[0].name,
             rows[0].record_length,

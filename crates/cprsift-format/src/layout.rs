@@ -148,6 +148,9 @@ pub struct Layout {
     pub len: usize,
     /// The fields, contiguous, in order.
     pub fields: &'static [Field],
+    /// The fields whose bytes validation checks (all but free text), precomputed so the hot
+    /// loop does not filter.
+    pub checked: &'static [Field],
 }
 
 impl Layout {
@@ -155,11 +158,6 @@ impl Layout {
     /// [`fields`]).
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name == name)
-    }
-
-    /// The fields whose bytes must be checked (all but free text).
-    pub fn checked_fields(&self) -> impl Iterator<Item = &'static Field> {
-        self.fields.iter().filter(|f| f.kind != FieldKind::Text)
     }
 }
 

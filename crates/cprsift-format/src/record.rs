@@ -117,7 +117,7 @@ impl<'a> Record<'a> {
         let Some(layout) = self.layout() else {
             return Ok(());
         };
-        for field in layout.checked_fields() {
+        for field in layout.checked {
             let value = self.field(field);
             if !value.check(field.kind) {
                 let category = match field.kind {
