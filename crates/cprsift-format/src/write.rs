@@ -64,6 +64,18 @@ impl RecordBuilder {
         self
     }
 
+    /// Starts from an existing record of `layout` (e.g. one read from an extract) so that some
+    /// fields can be changed and the rest kept: bytes beyond the layout's length are dropped,
+    /// missing ones read as blanks. The record type is taken from the layout.
+    pub fn load(&mut self, layout: &'static Layout, record: &[u8]) -> &mut Self {
+        self.reset(layout);
+        let n = record.len().min(layout.len);
+        if n > 3 {
+            self.buf[3..n].copy_from_slice(&record[3..n]);
+        }
+        self
+    }
+
     /// The layout being built.
     pub fn layout(&self) -> &'static Layout {
         self.layout
@@ -191,5 +203,17 @@ mod tests {
         assert_eq!(&r[..17], b"00215038599910101");
         assert_eq!(&r[27..31], b"  tv");
         assert_eq!(&r[286..296], b"2024-03-11");
+    }
+
+    #[test]
+    fn load_keeps_other_fields() {
+        let mut b = RecordBuilder::new(&R002);
+        b.text(&r002::PNR, b"1503859991").number(&r002::KOMKOD, 101);
+        let original = b.bytes().to_vec();
+        b.load(&R002, &original[..20]).number(&r002::VEJKOD, 7);
+        assert_eq!(&b.bytes()[..21], b"002150385999101010007");
+        assert_eq!(b.bytes().len(), 306);
+        b.load(&R002, b"00");
+        assert_eq!(&b.bytes()[..4], b"002 ");
     }
 }

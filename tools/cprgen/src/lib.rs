@@ -1,0 +1,104 @@
+//! cprgen: realistic synthetic CPR data at national scale, deterministic for a seed.
+//!
+//! - [`generate_full`]: a full extract (status layout U12180 by default, or U12170), streamed
+//!   in person batches generated in parallel and written in order;
+//! - [`generate_days`]: consecutive daily change extracts (U12170 with 099 events) continuing a
+//!   given full extract;
+//! - [`generate_subscribers`]: subscriber sets in the subscription store's TOML form.
+//!
+//! Every record is built with `cprsift_format::write::RecordBuilder` and the layout constants,
+//! so every line is valid by construction. PNRs are never printed in full (only masked).
+
+mod days;
+mod edit;
+mod full;
+mod index;
+mod people;
+mod pnr_alloc;
+mod render;
+mod rng;
+mod subscribers;
+mod tables;
+mod tail;
+
+use std::io;
+use std::path::PathBuf;
+
+pub use days::{generate_days, DayConfig, DaySummary};
+pub use full::{generate_full, FullConfig, PersonLayout, Preset, Summary};
+pub use subscribers::{generate_subscribers, SubscriberConfig, SubscriberSummary};
+
+/// Why a generation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Writing the output failed.
+    #[error("writing the output: {0}")]
+    Write(#[from] io::Error),
+    /// The input extract is not valid.
+    #[error("{}: {error}", path.display())]
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// Where and why (file offset, line, record type, field; PNR masked).
+        error: Box<cprsift_format::ParseError>,
+    },
+    /// The configuration cannot be used.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Creates `path` with mode 0600 (sensitive data, SEMANTICS.md §7), truncating it.
+pub fn create_private(path: &std::path::Path) -> Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+}
+
+/// Writes a file atomically: `fill` writes into `<path>.tmp` (mode 0600), which is renamed to
+/// `path` on success and removed on failure, so no partial output is ever left at `path`.
+pub fn write_atomically<T>(
+    path: &std::path::Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<T>,
+) -> Result<T> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let io_err = |source| Error::Io { path: tmp.clone(), source };
+    let result = create_private(&tmp).and_then(|mut f| {
+        let v = fill(&mut f)?;
+        f.sync_all().map_err(io_err)?;
+        Ok(v)
+    });
+    match result {
+        Ok(v) => {
+            std::fs::rename(&tmp, path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Creates a directory (and parents) with mode 0700.
+pub fn create_private_dir(path: &std::path::Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+}
