@@ -32,7 +32,6 @@ pub struct Extract<'a> {
     blocks: Range<usize>,
     tail: Range<usize>,
     end: Record<'a>,
-    end_line: u64,
     trailer: Range<usize>,
 }
 
@@ -94,20 +93,22 @@ impl<'a> Extract<'a> {
             pos = next;
         }
         let receipts = first.next..pos;
-        let (tail_start, end_pos, trailer_start, end_line) = match framing {
+        let (tail_start, end_pos, trailer_start) = match framing {
             Framing::Lines => Self::find_end_lines(input, pos)?,
             Framing::Concatenated => Self::find_end_fixed(input, pos)?,
         };
         let end = match step(input, end_pos, framing).map(|f| f.record) {
             Some(Ok(r)) => r,
-            Some(Err(e)) => return Err(e.located(end_line, framing)),
+            Some(Err(e)) => {
+                return Err(e.located(Self::ordinals_before(input, end_pos) + 1, framing))
+            }
             None => {
                 return Err(ParseError::new(
                     ErrorCategory::Missing999,
                     end_pos,
                     "the file has no 999 end record",
                 )
-                .located(end_line, framing))
+                .located(Self::ordinals_before(input, end_pos) + 1, framing))
             }
         };
         Ok(Extract {
@@ -120,17 +121,13 @@ impl<'a> Extract<'a> {
             blocks: pos..tail_start,
             tail: tail_start..end_pos,
             end,
-            end_line,
             trailer: trailer_start..input.len(),
         })
     }
 
     /// Line framing: walk back from the end over 910 records to the 999, then over the 003
     /// tail. Returns (tail start, 999 offset, 910 start, 999 line).
-    fn find_end_lines(
-        input: &'a [u8],
-        body: usize,
-    ) -> Result<(usize, usize, usize, u64), ParseError> {
+    fn find_end_lines(input: &'a [u8], body: usize) -> Result<(usize, usize, usize), ParseError> {
         let prev = |s: usize| (s > 0).then(|| memrchr(b'\n', &input[..s - 1]).map_or(0, |i| i + 1));
         let mut cursor = if input.is_empty() {
             None
@@ -158,8 +155,7 @@ impl<'a> Extract<'a> {
             }
             tail = s;
         }
-        let end_line = memchr_iter(b'\n', &input[..end]).count() as u64 + 1;
-        Ok((tail, end, trailer, end_line))
+        Ok((tail, end, trailer))
     }
 
     /// No 999 at the end: either there is none (missing-999) or records follow it.
@@ -192,10 +188,7 @@ impl<'a> Extract<'a> {
     }
 
     /// Concatenated framing: walk forward (there is no way back without terminators).
-    fn find_end_fixed(
-        input: &'a [u8],
-        body: usize,
-    ) -> Result<(usize, usize, usize, u64), ParseError> {
+    fn find_end_fixed(input: &'a [u8], body: usize) -> Result<(usize, usize, usize), ParseError> {
         let mut pos = body;
         let mut ordinal = 1 + Self::ordinals_before(input, body);
         let mut tail = None;
@@ -222,7 +215,7 @@ impl<'a> Extract<'a> {
                         }
                         after = f.next;
                     }
-                    return Ok((tail.unwrap_or(r.offset()), r.offset(), trailer, ordinal));
+                    return Ok((tail.unwrap_or(r.offset()), r.offset(), trailer));
                 }
                 Some(RecordType::CLEAR_ADDRESS) => {
                     tail.get_or_insert(r.offset());
@@ -342,7 +335,7 @@ impl<'a> Extract<'a> {
 
     /// The 997 receipts.
     pub fn receipts(&self) -> Records<'a> {
-        Records::new(self.input, self.receipts.clone(), self.framing, 2)
+        Records::new(self.input, self.receipts.clone(), self.framing, Some(2))
     }
 
     /// The person blocks, in file order.
@@ -404,17 +397,7 @@ impl<'a> Extract<'a> {
 
     /// The 003 records of the tail, in file order.
     pub fn tail(&self) -> Records<'a> {
-        let first = self.end_line.saturating_sub(self.tail_len_hint());
-        Records::new(self.input, self.tail.clone(), self.framing, first)
-    }
-
-    fn tail_len_hint(&self) -> u64 {
-        match self.framing {
-            Framing::Lines => memchr_iter(b'\n', &self.input[self.tail.clone()]).count() as u64,
-            Framing::Concatenated => {
-                Records::new(self.input, self.tail.clone(), self.framing, 0).count() as u64
-            }
-        }
+        Records::new(self.input, self.tail.clone(), self.framing, None)
     }
 
     /// The byte range of the 003 tail.
@@ -439,12 +422,7 @@ impl<'a> Extract<'a> {
 
     /// The 910 records after the 999.
     pub fn trailer(&self) -> Records<'a> {
-        Records::new(
-            self.input,
-            self.trailer.clone(),
-            self.framing,
-            self.end_line + 1,
-        )
+        Records::new(self.input, self.trailer.clone(), self.framing, None)
     }
 }
 
@@ -463,6 +441,14 @@ impl ParseError {
         self.position.lines = framing == Framing::Lines;
         self
     }
+
+    /// Sets the line when it is known.
+    fn located_if(self, line: Option<u64>, framing: Framing) -> ParseError {
+        match line {
+            Some(l) => self.located(l, framing),
+            None => self,
+        }
+    }
 }
 
 /// Records of one region (receipts, tail, trailer), each a `Result`.
@@ -472,7 +458,9 @@ pub struct Records<'a> {
     pos: usize,
     end: usize,
     framing: Framing,
-    line: u64,
+    /// The line (or record number) of the next record, when known; errors carry it, or else
+    /// [`Extract::locate`] fills it in.
+    line: Option<u64>,
     report: FramingReport,
 }
 
@@ -480,7 +468,12 @@ pub struct Records<'a> {
 pub type TailRecords<'a> = Records<'a>;
 
 impl<'a> Records<'a> {
-    fn new(input: &'a [u8], range: Range<usize>, framing: Framing, line: u64) -> Records<'a> {
+    fn new(
+        input: &'a [u8],
+        range: Range<usize>,
+        framing: Framing,
+        line: Option<u64>,
+    ) -> Records<'a> {
         Records {
             input,
             pos: range.start,
@@ -507,8 +500,8 @@ impl<'a> Iterator for Records<'a> {
         let framed = frame_at(self.input, self.pos, self.framing, &mut self.report)?;
         self.pos = framed.next;
         let line = self.line;
-        self.line += 1;
-        Some(framed.record.map_err(|e| e.located(line, self.framing)))
+        self.line = line.map(|l| l + 1);
+        Some(framed.record.map_err(|e| e.located_if(line, self.framing)))
     }
 }
 
@@ -722,7 +715,7 @@ impl<'a> Iterator for Blocks<'a> {
             options: self.options,
             pnr,
             records: count,
-            line: line.unwrap_or(0),
+            line,
         }))
     }
 }
@@ -737,7 +730,8 @@ pub struct PersonBlock<'a> {
     options: ExtractOptions,
     pnr: Pnr,
     records: u32,
-    line: u64,
+    /// The line (or record number) of the 001, when the iterator knew it.
+    line: Option<u64>,
 }
 
 impl<'a> PersonBlock<'a> {
@@ -830,7 +824,7 @@ impl<'a> PersonBlock<'a> {
                 }
                 Some(Ok(r)) => r
                     .check_fields()
-                    .map_err(|e| e.located(line, self.framing).with_person(Some(self.pnr)))?,
+                    .map_err(|e| e.located_if(line, self.framing).with_person(Some(self.pnr)))?,
                 Some(Err(e)) => return Err(e.with_person(Some(self.pnr))),
             }
         }
@@ -868,14 +862,14 @@ impl<'a> Iterator for BlockRecords<'a> {
 }
 
 /// The warning for an undefined record type inside a person block.
-fn unknown_carried(r: &Record<'_>, line: u64, framing: Framing) -> ParseError {
+fn unknown_carried(r: &Record<'_>, line: Option<u64>, framing: Framing) -> ParseError {
     ParseError::new(
         ErrorCategory::UnknownRecordType,
         r.offset(),
         "record type not defined by the specification; carried through verbatim",
     )
     .with_record_type(r.record_type())
-    .located(line, framing)
+    .located_if(line, framing)
     .as_warning()
 }
 
