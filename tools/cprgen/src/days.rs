@@ -53,7 +53,15 @@ pub struct DayConfig {
 impl DayConfig {
     /// One day, seed 1, no spike, OPGAVENR 900170.
     pub fn new(full: PathBuf, out_dir: PathBuf) -> DayConfig {
-        DayConfig { full, out_dir, days: 1, seed: 1, spike: false, opgavenr: 900_170, intensity: 1.0 }
+        DayConfig {
+            full,
+            out_dir,
+            days: 1,
+            seed: 1,
+            spike: false,
+            opgavenr: 900_170,
+            intensity: 1.0,
+        }
     }
 }
 
@@ -119,28 +127,56 @@ const B_OE: &[u8] = b"B\xD8";
 
 /// Generates the day files; returns one summary per day.
 pub fn generate_days(cfg: &DayConfig) -> Result<Vec<DaySummary>> {
-    let map = MappedFile::open(&cfg.full).map_err(|source| Error::Io { path: cfg.full.clone(), source })?;
+    let map = MappedFile::open(&cfg.full).map_err(|source| Error::Io {
+        path: cfg.full.clone(),
+        source,
+    })?;
     let t = tables::tables();
     let spike = cfg.spike.then(|| spike_municipalities(t));
     let idx = FullIndex::build(&map, &cfg.full, spike.map(|s| s.0))?;
     let Some(mut prev) = idx.extract.proddto() else {
-        return Err(Error::Config(format!("{}: the full extract has no PRODDTO", cfg.full.display())));
+        return Err(Error::Config(format!(
+            "{}: the full extract has no PRODDTO",
+            cfg.full.display()
+        )));
     };
     create_private_dir(&cfg.out_dir)?;
-    let mut state = State { idx, overlay: HashMap::new(), merged: Vec::new(), t, names: NameTables::new() };
+    let mut state = State {
+        idx,
+        overlay: HashMap::new(),
+        merged: Vec::new(),
+        t,
+        names: NameTables::new(),
+    };
     let mut out = Vec::new();
     for k in 0..cfg.days {
         let date = next_weekday(prev);
-        let mut day = Day::new(&mut state, Rng::derive(cfg.seed, Stream::Day, u64::from(k)), prev, date);
+        let mut day = Day::new(
+            &mut state,
+            Rng::derive(cfg.seed, Stream::Day, u64::from(k)),
+            prev,
+            date,
+        );
         day.intensity = cfg.intensity;
         day.run()?;
         if let (Some((from, to)), true) = (spike, k + 1 == cfg.days) {
             day.merge_municipality(from, to)?;
         }
-        let path = cfg.out_dir.join(format!("D{}.L{:06}", date.format("%y%m%d"), cfg.opgavenr));
-        let (persons, events, records, bytes) = write_atomically(&path, |f| day.write(f, cfg.opgavenr))?;
+        let path = cfg
+            .out_dir
+            .join(format!("D{}.L{:06}", date.format("%y%m%d"), cfg.opgavenr));
+        let (persons, events, records, bytes) =
+            write_atomically(&path, |f| day.write(f, cfg.opgavenr))?;
         day.finish();
-        out.push(DaySummary { path, proddto: date, proddto_forrig: prev, persons, events, records, bytes });
+        out.push(DaySummary {
+            path,
+            proddto: date,
+            proddto_forrig: prev,
+            persons,
+            events,
+            records,
+            bytes,
+        });
         prev = date;
     }
     Ok(out)
@@ -153,7 +189,10 @@ fn spike_municipalities(t: &Tables) -> (u16, u16) {
         .min_by_key(|&i| t.denmark[i].weight.abs_diff(60_000))
         .unwrap_or(0);
     let j = if i > 0 { i - 1 } else { 1 };
-    (t.denmark[i].code, t.denmark[j.min(t.denmark.len() - 1)].code)
+    (
+        t.denmark[i].code,
+        t.denmark[j.min(t.denmark.len() - 1)].code,
+    )
 }
 
 fn next_weekday(d: NaiveDate) -> NaiveDate {
@@ -205,7 +244,12 @@ fn layout_of(r: &[u8]) -> Option<&'static Layout> {
 }
 
 fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect::<String>().trim_end().to_string()
+    bytes
+        .iter()
+        .map(|&b| char::from(b))
+        .collect::<String>()
+        .trim_end()
+        .to_string()
 }
 
 impl<'s, 'a> Day<'s, 'a> {
@@ -290,21 +334,42 @@ impl<'s, 'a> Day<'s, 'a> {
         if self.blocks.contains_key(&key) {
             return Ok(true);
         }
-        let Some(block) = self.st.current(key)? else { return Ok(false) };
-        self.blocks.insert(key, Touched { block, events: Vec::new() });
+        let Some(block) = self.st.current(key)? else {
+            return Ok(false);
+        };
+        self.blocks.insert(
+            key,
+            Touched {
+                block,
+                events: Vec::new(),
+            },
+        );
         self.order.push(key);
         Ok(true)
     }
 
     fn block(&mut self, key: u32) -> &mut EditBlock {
         // Only called for touched keys.
-        &mut self.blocks.entry(key).or_insert_with(|| Touched { block: EditBlock::new(Pnr::from_key(key)), events: Vec::new() }).block
+        &mut self
+            .blocks
+            .entry(key)
+            .or_insert_with(|| Touched {
+                block: EditBlock::new(Pnr::from_key(key)),
+                events: Vec::new(),
+            })
+            .block
     }
 
     /// A random person (by the extract's status) not yet changed today who passes `pred`.
-    fn pick(&mut self, statuses: &[u8], pred: impl Fn(&EditBlock, NaiveDate) -> bool) -> Result<Option<u32>> {
+    fn pick(
+        &mut self,
+        statuses: &[u8],
+        pred: impl Fn(&EditBlock, NaiveDate) -> bool,
+    ) -> Result<Option<u32>> {
         for _ in 0..400 {
-            let Some(key) = self.st.idx.random(&mut self.rng, statuses) else { return Ok(None) };
+            let Some(key) = self.st.idx.random(&mut self.rng, statuses) else {
+                return Ok(None);
+            };
             if self.blocks.contains_key(&key) {
                 continue;
             }
@@ -321,8 +386,12 @@ impl<'s, 'a> Day<'s, 'a> {
     fn event(&mut self, key: u32, code: &[u8], derived: &[u8], when: NaiveDate) {
         let minute = self.rng.range(7 * 60, 18 * 60 - 1) as u32;
         self.b.reset(&layout::R099);
-        self.b.text(&r099::PNR, &Pnr::from_key(key).digits())
-            .ts12(&r099::TIMESTAMPU, Ts12::from_date(when, minute / 60, minute % 60))
+        self.b
+            .text(&r099::PNR, &Pnr::from_key(key).digits())
+            .ts12(
+                &r099::TIMESTAMPU,
+                Ts12::from_date(when, minute / 60, minute % 60),
+            )
             .text(&r099::HAENDELSE, code)
             .text(&r099::AFLEDTMRK, derived);
         let rec = self.b.bytes().to_vec();
@@ -333,7 +402,13 @@ impl<'s, 'a> Day<'s, 'a> {
 
     /// A derived event on a relative, if the relative is in the register.
     /// Only living persons (status 01-07) are delivered for a relative's event.
-    fn derived(&mut self, relative: Option<Pnr>, code: &[u8], mark: &[u8], when: NaiveDate) -> Result<bool> {
+    fn derived(
+        &mut self,
+        relative: Option<Pnr>,
+        code: &[u8],
+        mark: &[u8],
+        when: NaiveDate,
+    ) -> Result<bool> {
         if let Some(r) = relative {
             if self.touch(r.key())? && self.blocks[&r.key()].block.status() < 20 {
                 self.event(r.key(), code, mark, when);
@@ -344,7 +419,9 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn living_adult(b: &EditBlock, date: NaiveDate, ages: std::ops::RangeInclusive<i32>) -> bool {
-        b.status() == 1 && b.birth().is_some_and(|d| ages.contains(&years_between(d, date)))
+        b.status() == 1
+            && b.birth()
+                .is_some_and(|d| ages.contains(&years_between(d, date)))
     }
 
     fn new_key(&mut self, birth: NaiveDate, female: bool) -> Option<Pnr> {
@@ -352,7 +429,10 @@ impl<'s, 'a> Day<'s, 'a> {
             let seq = self.rng.below(10_000) as u32;
             if let Some(p) = candidate(birth, female, seq) {
                 let k = p.key();
-                if !self.st.idx.contains(k) && !self.st.overlay.contains_key(&k) && !self.blocks.contains_key(&k) {
+                if !self.st.idx.contains(k)
+                    && !self.st.overlay.contains_key(&k)
+                    && !self.blocks.contains_key(&k)
+                {
                     return Some(p);
                 }
             }
@@ -361,15 +441,29 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn name_of(&self, key: u32) -> String {
-        self.blocks.get(&key).and_then(|t| t.block.tail.first()).map_or_else(String::new, |r| latin1(field(r, &r003::ADRNVN)))
+        self.blocks
+            .get(&key)
+            .and_then(|t| t.block.tail.first())
+            .map_or_else(String::new, |r| latin1(field(r, &r003::ADRNVN)))
     }
 
     fn rebuild_003(&mut self, key: u32, name: Option<&str>) {
         let name = name.map_or_else(|| self.name_of(key), str::to_string);
         let t = self.st.t;
         let block = &self.blocks[&key].block;
-        let addr = if matches!(block.status(), 1 | 3 | 5 | 7) { block.address() } else { None };
-        build_003(&mut self.b, t, Pnr::from_key(key), &name, addr.as_ref(), &mut self.text);
+        let addr = if matches!(block.status(), 1 | 3 | 5 | 7) {
+            block.address()
+        } else {
+            None
+        };
+        build_003(
+            &mut self.b,
+            t,
+            Pnr::from_key(key),
+            &name,
+            addr.as_ref(),
+            &mut self.text,
+        );
         let rec = self.b.bytes().to_vec();
         let block = self.block(key);
         block.tail.clear();
@@ -423,13 +517,17 @@ impl<'s, 'a> Day<'s, 'a> {
                 .text(&r029::AEGTEPNR, field(&old, &r012::AEGTEPNR))
                 .text(&r029::AEGTEFOED_DT, field(&old, &r012::AEGTEFOED_DT))
                 .text(&r029::AEGTENVN, field(&old, &r012::AEGTENVN))
-                .text(&r029::HAENSTART_CIVILSTAND, field(&old, &r012::HAENSTART_CIVILSTAND))
+                .text(
+                    &r029::HAENSTART_CIVILSTAND,
+                    field(&old, &r012::HAENSTART_CIVILSTAND),
+                )
                 .ts12(&r029::HAENSLUT_CIVILSTAND, noon(when));
             block.push(&b);
         }
         block.remove(12, |_| true);
         b.reset(&layout::R012);
-        b.text(&r012::PNR, &block.pnr.digits()).text(&r012::CIVST, &[civst])
+        b.text(&r012::PNR, &block.pnr.digits())
+            .text(&r012::CIVST, &[civst])
             .text(&r012::AEGTEPNR, &spouse.map_or(*b"0000000000", Pnr::digits))
             .ts12(&r012::HAENSTART_CIVILSTAND, noon(when));
         block.push(&b);
@@ -442,7 +540,9 @@ impl<'s, 'a> Day<'s, 'a> {
         let Some(key) = self.pick(&[1, 3], |b, d| {
             b.birth().is_some_and(|bd| {
                 let age = years_between(bd, d);
-                matches!(b.status(), 1 | 3) && age >= 40 && (age - 40) as u64 * 3 > (bd.ordinal() as u64 * 7919) % 150
+                matches!(b.status(), 1 | 3)
+                    && age >= 40
+                    && (age - 40) as u64 * 3 > (bd.ordinal() as u64 * 7919) % 150
             })
         })?
         else {
@@ -450,7 +550,13 @@ impl<'s, 'a> Day<'s, 'a> {
         };
         let when = self.when();
         let block = &self.blocks[&key].block;
-        let (spouse, civst, children, parents, female) = (block.spouse(), block.civst(), block.children(), block.parents(), block.female());
+        let (spouse, civst, children, parents, female) = (
+            block.spouse(),
+            block.civst(),
+            block.children(),
+            block.parents(),
+            block.female(),
+        );
         self.set_status(key, 90, when);
         self.close_address(key, when);
         self.set_civil_status(key, b'D', None, when);
@@ -465,7 +571,8 @@ impl<'s, 'a> Day<'s, 'a> {
         let custody = if female { 3 } else { 4 };
         for c in children {
             if self.derived(Some(c), b"A21", B_OE, when)? {
-                self.block(c.key()).remove(16, |r| number(r, &r016::RELTYP_FORAELDREMYN) == custody);
+                self.block(c.key())
+                    .remove(16, |r| number(r, &r016::RELTYP_FORAELDREMYN) == custody);
             }
         }
         self.derived(parents[0], b"A21", b"MO", when)?;
@@ -473,71 +580,138 @@ impl<'s, 'a> Day<'s, 'a> {
         Ok(())
     }
 
-    fn new_person(&mut self, birth: NaiveDate, female: bool, when: NaiveDate, addr: &Addr, surname: Option<String>, country: Option<u8>) -> Option<u32> {
+    fn new_person(
+        &mut self,
+        birth: NaiveDate,
+        female: bool,
+        when: NaiveDate,
+        addr: &Addr,
+        surname: Option<String>,
+        country: Option<u8>,
+    ) -> Option<u32> {
         let pnr = self.new_key(birth, female)?;
         let key = pnr.key();
         let d = pnr.digits();
         let mut block = EditBlock::new(pnr);
         let b = &mut self.b;
         b.reset(&layout::R001);
-        b.text(&r001::PNR, &d).number(&r001::STATUS, 1).number(&r001::STATUSHAENSTART, 0)
+        b.text(&r001::PNR, &d)
+            .number(&r001::STATUS, 1)
+            .number(&r001::STATUSHAENSTART, 0)
             .text(&r001::KOEN, if female { b"K" } else { b"M" })
-            .date(&r001::FOED_DT, birth).date(&r001::START_DT_PERSON, if country.is_some() { when } else { birth });
+            .date(&r001::FOED_DT, birth)
+            .date(
+                &r001::START_DT_PERSON,
+                if country.is_some() { when } else { birth },
+            );
         block.push(b);
         build_002(b, pnr, addr, when, when, None);
         block.push(b);
         let first = self.st.names.first(&mut self.rng, female);
-        let surname = surname.unwrap_or_else(|| SURNAMES[usize::from(self.st.names.surname(&mut self.rng))].0.to_string());
+        let surname = surname.unwrap_or_else(|| {
+            SURNAMES[usize::from(self.st.names.surname(&mut self.rng))]
+                .0
+                .to_string()
+        });
         self.text.clear();
         self.text.push_str(first_name(female, first));
         self.text.push(' ');
         self.text.push_str(&surname);
         let b = &mut self.b;
         b.reset(&layout::R008);
-        b.text(&r008::PNR, &d).text_utf8(&r008::FORNVN, first_name(female, first)).text_utf8(&r008::EFTERNVN, &surname)
-            .ts12(&r008::NVNHAENSTART, noon(birth.max(when))).text_utf8(&r008::ADRNVN, &self.text);
+        b.text(&r008::PNR, &d)
+            .text_utf8(&r008::FORNVN, first_name(female, first))
+            .text_utf8(&r008::EFTERNVN, &surname)
+            .ts12(&r008::NVNHAENSTART, noon(birth.max(when)))
+            .text_utf8(&r008::ADRNVN, &self.text);
         block.push(b);
         let (code, place) = match country {
-            Some(c) => (COUNTRIES[usize::from(c)].0, COUNTRIES[usize::from(c)].1.to_string()),
-            None => (addr.kom, self.st.t.municipality(addr.kom).map_or_else(String::new, |m| m.name.clone())),
+            Some(c) => (
+                COUNTRIES[usize::from(c)].0,
+                COUNTRIES[usize::from(c)].1.to_string(),
+            ),
+            None => (
+                addr.kom,
+                self.st
+                    .t
+                    .municipality(addr.kom)
+                    .map_or_else(String::new, |m| m.name.clone()),
+            ),
         };
         b.reset(&layout::R009);
         b.text(&cprsift_format::layout::fields::r009::PNR, &d)
-            .number(&cprsift_format::layout::fields::r009::START_MYNKOD_FOEDESTED, u64::from(code))
-            .text_utf8(&cprsift_format::layout::fields::r009::MYNTXT_FOEDESTED, &place);
+            .number(
+                &cprsift_format::layout::fields::r009::START_MYNKOD_FOEDESTED,
+                u64::from(code),
+            )
+            .text_utf8(
+                &cprsift_format::layout::fields::r009::MYNTXT_FOEDESTED,
+                &place,
+            );
         block.push(b);
         b.reset(&layout::R010);
         b.text(&cprsift_format::layout::fields::r010::PNR, &d)
-            .number(&cprsift_format::layout::fields::r010::LANDEKOD, u64::from(code.max(5000).min(if country.is_some() { 9999 } else { 5100 })))
-            .ts12(&cprsift_format::layout::fields::r010::HAENSTART_STATSBORGERSKAB, noon(birth));
+            .number(
+                &cprsift_format::layout::fields::r010::LANDEKOD,
+                u64::from(
+                    code.max(5000)
+                        .min(if country.is_some() { 9999 } else { 5100 }),
+                ),
+            )
+            .ts12(
+                &cprsift_format::layout::fields::r010::HAENSTART_STATSBORGERSKAB,
+                noon(birth),
+            );
         block.push(b);
         b.reset(&layout::R011);
         b.text(&cprsift_format::layout::fields::r011::PNR, &d)
-            .text(&cprsift_format::layout::fields::r011::FKIRK, if country.is_some() { b"U" } else { b"A" })
-            .date(&cprsift_format::layout::fields::r011::START_DT_FOLKEKIRKE, when);
+            .text(
+                &cprsift_format::layout::fields::r011::FKIRK,
+                if country.is_some() { b"U" } else { b"A" },
+            )
+            .date(
+                &cprsift_format::layout::fields::r011::START_DT_FOLKEKIRKE,
+                when,
+            );
         block.push(b);
         b.reset(&layout::R012);
-        b.text(&r012::PNR, &d).text(&r012::CIVST, b"U").text(&r012::AEGTEPNR, b"0000000000").number(&r012::HAENSTART_CIVILSTAND, 0);
+        b.text(&r012::PNR, &d)
+            .text(&r012::CIVST, b"U")
+            .text(&r012::AEGTEPNR, b"0000000000")
+            .number(&r012::HAENSTART_CIVILSTAND, 0);
         block.push(b);
         build_003(b, self.st.t, pnr, &self.text, Some(addr), &mut self.text2);
         block.tail.push(b.bytes().to_vec());
-        self.blocks.insert(key, Touched { block, events: Vec::new() });
+        self.blocks.insert(
+            key,
+            Touched {
+                block,
+                events: Vec::new(),
+            },
+        );
         self.order.push(key);
         Some(key)
     }
 
     fn birth(&mut self) -> Result<()> {
-        let Some(mother) = self.pick(&[1], |b, d| b.female() && Self::living_adult(b, d, 20..=42) && b.address().is_some())? else {
+        let Some(mother) = self.pick(&[1], |b, d| {
+            b.female() && Self::living_adult(b, d, 20..=42) && b.address().is_some()
+        })?
+        else {
             return Ok(());
         };
         let m = &self.blocks[&mother].block;
         let father = m.spouse().filter(|_| m.civst() == b'G');
-        let (Some(addr), m_birth) = (m.address(), m.birth()) else { return Ok(()) };
+        let (Some(addr), m_birth) = (m.address(), m.birth()) else {
+            return Ok(());
+        };
         let surname = m.get(8).map(|r| latin1(field(r, &r008::EFTERNVN)));
         let when = self.when();
         let birth = when - Duration::days(self.rng.range(0, 2));
         let female = self.rng.chance(0.487);
-        let Some(child) = self.new_person(birth, female, birth, &addr, surname, None) else { return Ok(()) };
+        let Some(child) = self.new_person(birth, female, birth, &addr, surname, None) else {
+            return Ok(());
+        };
         let father = match father {
             Some(f) if self.touch(f.key())? => Some(f),
             _ => None,
@@ -545,13 +719,16 @@ impl<'s, 'a> Day<'s, 'a> {
         let cp = Pnr::from_key(child);
         let mut b = std::mem::replace(&mut self.b, RecordBuilder::new(&layout::R015));
         b.reset(&layout::R015);
-        b.text(&r015::PNR, &cp.digits()).date(&r015::MOR_DT, birth).text(&r015::PNRMOR, &Pnr::from_key(mother).digits());
+        b.text(&r015::PNR, &cp.digits())
+            .date(&r015::MOR_DT, birth)
+            .text(&r015::PNRMOR, &Pnr::from_key(mother).digits());
         if let Some(md) = m_birth {
             b.date(&r015::MOR_FOED_DT, md);
         }
         match father {
             Some(f) => {
-                b.date(&r015::FAR_DT, birth).text(&r015::PNRFAR, &f.digits());
+                b.date(&r015::FAR_DT, birth)
+                    .text(&r015::PNRFAR, &f.digits());
             }
             None => {
                 b.text(&r015::PNRFAR, b"0000000000");
@@ -561,10 +738,13 @@ impl<'s, 'a> Day<'s, 'a> {
         for (holder, code) in [(Some(Pnr::from_key(mother)), 3u64), (father, 4)] {
             if let Some(h) = holder {
                 b.reset(&layout::R016);
-                b.text(&r016::PNR, &cp.digits()).number(&r016::RELTYP_FORAELDREMYN, code).date(&r016::START_DT_FORAELDREMYN, birth);
+                b.text(&r016::PNR, &cp.digits())
+                    .number(&r016::RELTYP_FORAELDREMYN, code)
+                    .date(&r016::START_DT_FORAELDREMYN, birth);
                 self.block(child).push(&b);
                 b.reset(&layout::R014);
-                b.text(&r014::PNR, &h.digits()).text(&r014::PNRBARN, &cp.digits());
+                b.text(&r014::PNR, &h.digits())
+                    .text(&r014::PNRBARN, &cp.digits());
                 self.block(h.key()).push(&b);
             }
         }
@@ -578,11 +758,22 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn marriage(&mut self) -> Result<()> {
-        let single = |b: &EditBlock, d| matches!(b.civst(), b'U' | b'F' | b'E') && Self::living_adult(b, d, 22..=65);
-        let Some(a) = self.pick(&[1], single)? else { return Ok(()) };
-        let (a_female, a_birth) = (self.blocks[&a].block.female(), self.blocks[&a].block.birth());
+        let single = |b: &EditBlock, d| {
+            matches!(b.civst(), b'U' | b'F' | b'E') && Self::living_adult(b, d, 22..=65)
+        };
+        let Some(a) = self.pick(&[1], single)? else {
+            return Ok(());
+        };
+        let (a_female, a_birth) = (
+            self.blocks[&a].block.female(),
+            self.blocks[&a].block.birth(),
+        );
         let Some(b) = self.pick(&[1], |b, d| {
-            single(b, d) && b.female() != a_female && b.birth().zip(a_birth).is_some_and(|(x, y)| (x - y).num_days().abs() < 3650)
+            single(b, d)
+                && b.female() != a_female
+                && b.birth()
+                    .zip(a_birth)
+                    .is_some_and(|(x, y)| (x - y).num_days().abs() < 3650)
         })?
         else {
             return Ok(());
@@ -594,7 +785,10 @@ impl<'s, 'a> Day<'s, 'a> {
         self.event(b, b"A24", AE_G, when);
         let (wife, husband) = if a_female { (a, b) } else { (b, a) };
         if self.rng.chance(0.35) {
-            let name = self.blocks[&husband].block.get(8).map(|r| latin1(field(r, &r008::EFTERNVN)));
+            let name = self.blocks[&husband]
+                .block
+                .get(8)
+                .map(|r| latin1(field(r, &r008::EFTERNVN)));
             if let Some(n) = name {
                 self.rename(wife, None, Some(&n), when);
                 self.event(wife, b"A13", b"", when);
@@ -610,10 +804,15 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn divorce(&mut self) -> Result<()> {
-        let Some(a) = self.pick(&[1], |b, _| b.status() == 1 && b.civst() == b'G' && b.spouse().is_some())? else {
+        let Some(a) = self.pick(&[1], |b, _| {
+            b.status() == 1 && b.civst() == b'G' && b.spouse().is_some()
+        })?
+        else {
             return Ok(());
         };
-        let Some(s) = self.blocks[&a].block.spouse() else { return Ok(()) };
+        let Some(s) = self.blocks[&a].block.spouse() else {
+            return Ok(());
+        };
         if !self.touch(s.key())? || self.blocks[&s.key()].block.spouse() != Some(Pnr::from_key(a)) {
             return Ok(());
         }
@@ -638,7 +837,9 @@ impl<'s, 'a> Day<'s, 'a> {
             set_addr(b, &ADDR_002, &addr);
             b.ts12(&r002::TILFLYDTO, noon(when));
             if addr.kom != old.kom {
-                b.ts12(&r002::TILFLYKOMDTO, noon(when)).number(&r002::FRAFLYKOMKOD, u64::from(old.kom)).ts12(&r002::FRAFLYKOMDTO, noon(when));
+                b.ts12(&r002::TILFLYKOMDTO, noon(when))
+                    .number(&r002::FRAFLYKOMKOD, u64::from(old.kom))
+                    .ts12(&r002::FRAFLYKOMDTO, noon(when));
             }
         });
         self.b = b;
@@ -646,7 +847,10 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn household_move(&mut self) -> Result<()> {
-        let Some(key) = self.pick(&[1], |b, d| Self::living_adult(b, d, 18..=110) && b.address().is_some_and(|a| a.vej < 9900))? else {
+        let Some(key) = self.pick(&[1], |b, d| {
+            Self::living_adult(b, d, 18..=110) && b.address().is_some_and(|a| a.vej < 9900)
+        })?
+        else {
             return Ok(());
         };
         let when = self.when();
@@ -670,7 +874,11 @@ impl<'s, 'a> Day<'s, 'a> {
                 let m = &self.blocks[&member].block;
                 let minor = m.birth().is_some_and(|d| years_between(d, self.date) < 18);
                 let spouse = m.spouse() == Some(Pnr::from_key(key));
-                if m.status() != 1 || m.address() != old || !(minor || spouse) || !self.blocks[&member].events.is_empty() {
+                if m.status() != 1
+                    || m.address() != old
+                    || !(minor || spouse)
+                    || !self.blocks[&member].events.is_empty()
+                {
                     continue;
                 }
             }
@@ -681,7 +889,9 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn emigration(&mut self) -> Result<()> {
-        let Some(key) = self.pick(&[1], |b, d| Self::living_adult(b, d, 20..=70))? else { return Ok(()) };
+        let Some(key) = self.pick(&[1], |b, d| Self::living_adult(b, d, 20..=70))? else {
+            return Ok(());
+        };
         let when = self.when();
         let country = self.st.names.country(&mut self.rng);
         let block = &self.blocks[&key].block;
@@ -704,8 +914,11 @@ impl<'s, 'a> Day<'s, 'a> {
         self.close_address(key, when);
         let (code, name, _) = COUNTRIES[usize::from(country)];
         self.b.reset(&layout::R005);
-        self.b.text(&r005::PNR, &Pnr::from_key(key).digits()).number(&r005::UDR_LANDEKOD, u64::from(code))
-            .ts12(&r005::UDRDTO, noon(when)).text_utf8(&r005::UDLANDADR2, &name.to_uppercase());
+        self.b
+            .text(&r005::PNR, &Pnr::from_key(key).digits())
+            .number(&r005::UDR_LANDEKOD, u64::from(code))
+            .ts12(&r005::UDRDTO, noon(when))
+            .text_utf8(&r005::UDLANDADR2, &name.to_uppercase());
         let b = self.b.clone();
         self.block(key).push(&b);
         self.rebuild_003(key, None);
@@ -713,7 +926,9 @@ impl<'s, 'a> Day<'s, 'a> {
     }
 
     fn reimmigration(&mut self) -> Result<()> {
-        let Some(key) = self.pick(&[80], |b, _| b.status() == 80 && b.get(5).is_some())? else { return Ok(()) };
+        let Some(key) = self.pick(&[80], |b, _| b.status() == 80 && b.get(5).is_some())? else {
+            return Ok(());
+        };
         let when = self.when();
         let kom = self.random_kom();
         let addr = people::address(&mut self.rng, self.st.t, kom, false);
@@ -743,14 +958,21 @@ impl<'s, 'a> Day<'s, 'a> {
         let when = self.when();
         let age = self.rng.normal(29.0, 9.0).clamp(0.0, 80.0);
         let birth = when - Duration::days((age * 365.25) as i64 + self.rng.range(0, 364));
-        let birth = if birth.month() == 1 && birth.day() == 1 { birth + Duration::days(1) } else { birth };
+        let birth = if birth.month() == 1 && birth.day() == 1 {
+            birth + Duration::days(1)
+        } else {
+            birth
+        };
         let female = self.rng.chance(0.47);
         let kom = self.random_kom();
         let addr = people::address(&mut self.rng, self.st.t, kom, false);
         let country = self.st.names.country(&mut self.rng);
         if let Some(key) = self.new_person(birth, female, when, &addr, None, Some(country)) {
             self.b.reset(&layout::R015);
-            self.b.text(&r015::PNR, &Pnr::from_key(key).digits()).text(&r015::PNRMOR, b"0000000000").text(&r015::PNRFAR, b"0000000000");
+            self.b
+                .text(&r015::PNR, &Pnr::from_key(key).digits())
+                .text(&r015::PNRMOR, b"0000000000")
+                .text(&r015::PNRFAR, b"0000000000");
             let b = self.b.clone();
             self.block(key).push(&b);
             self.event(key, b"P31", b"", when);
@@ -777,17 +999,26 @@ impl<'s, 'a> Day<'s, 'a> {
         let fornvn = first.map_or_else(|| latin1(field(&old, &r008::FORNVN)), str::to_string);
         let melnvn = latin1(field(&old, &r008::MELNVN));
         let efternvn = surname.map_or_else(|| latin1(field(&old, &r008::EFTERNVN)), str::to_string);
-        let adrnvn = [fornvn.as_str(), melnvn.as_str(), efternvn.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let adrnvn = [fornvn.as_str(), melnvn.as_str(), efternvn.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
         block.edit(&mut b, &layout::R008, |b| {
-            b.text_utf8(&r008::FORNVN, &fornvn).text_utf8(&r008::EFTERNVN, &efternvn)
-                .ts12(&r008::NVNHAENSTART, noon(when)).text_utf8(&r008::ADRNVN, &adrnvn);
+            b.text_utf8(&r008::FORNVN, &fornvn)
+                .text_utf8(&r008::EFTERNVN, &efternvn)
+                .ts12(&r008::NVNHAENSTART, noon(when))
+                .text_utf8(&r008::ADRNVN, &adrnvn);
         });
         self.b = b;
         self.rebuild_003(key, Some(&adrnvn));
     }
 
     fn name_change(&mut self, first: bool) -> Result<()> {
-        let Some(key) = self.pick(&[1], |b, d| Self::living_adult(b, d, 18..=90))? else { return Ok(()) };
+        let Some(key) = self.pick(&[1], |b, d| Self::living_adult(b, d, 18..=90))? else {
+            return Ok(());
+        };
         let when = self.when();
         if first {
             let f = self.blocks[&key].block.female();
@@ -803,20 +1034,30 @@ impl<'s, 'a> Day<'s, 'a> {
 
     fn protection_expires(&mut self) -> Result<()> {
         let has = |b: &EditBlock| b.all(4).any(|r| number(r, &r004::BESKYTTYPE) == 1);
-        let Some(key) = self.pick(&[1, 3, 5, 7], move |b, _| has(b))? else { return Ok(()) };
-        self.block(key).remove(4, |r| number(r, &r004::BESKYTTYPE) == 1);
+        let Some(key) = self.pick(&[1, 3, 5, 7], move |b, _| has(b))? else {
+            return Ok(());
+        };
+        self.block(key)
+            .remove(4, |r| number(r, &r004::BESKYTTYPE) == 1);
         self.event(key, b"P11", b"", self.to);
         Ok(())
     }
 
     fn new_protection(&mut self) -> Result<()> {
-        let Some(key) = self.pick(&[1], |b, d| Self::living_adult(b, d, 18..=90) && !b.all(4).any(|r| number(r, &r004::BESKYTTYPE) == 1))? else {
+        let Some(key) = self.pick(&[1], |b, d| {
+            Self::living_adult(b, d, 18..=90)
+                && !b.all(4).any(|r| number(r, &r004::BESKYTTYPE) == 1)
+        })?
+        else {
             return Ok(());
         };
         let when = self.when();
         self.b.reset(&layout::R004);
-        self.b.text(&r004::PNR, &Pnr::from_key(key).digits()).number(&r004::BESKYTTYPE, 1)
-            .date(&r004::START_DT_BESKYTTELSE, when).date(&r004::SLET_DT_BESKYTTELSE, add_years(when, 1));
+        self.b
+            .text(&r004::PNR, &Pnr::from_key(key).digits())
+            .number(&r004::BESKYTTYPE, 1)
+            .date(&r004::START_DT_BESKYTTELSE, when)
+            .date(&r004::SLET_DT_BESKYTTELSE, add_years(when, 1));
         let b = self.b.clone();
         self.block(key).push(&b);
         self.event(key, b"A33", b"", when);
@@ -826,17 +1067,30 @@ impl<'s, 'a> Day<'s, 'a> {
     /// X gets a new PNR Y: X's own block becomes a status-60 001 pointing at Y; Y gets X's data
     /// with a 022 row; relatives' references move to Y.
     fn pnr_change(&mut self) -> Result<()> {
-        let Some(x) = self.pick(&[1], |b, d| Self::living_adult(b, d, 0..=100))? else { return Ok(()) };
+        let Some(x) = self.pick(&[1], |b, d| Self::living_adult(b, d, 0..=100))? else {
+            return Ok(());
+        };
         let when = self.when();
         let old = self.blocks[&x].block.clone();
-        let (Some(birth), female) = (old.birth(), old.female()) else { return Ok(()) };
+        let (Some(birth), female) = (old.birth(), old.female()) else {
+            return Ok(());
+        };
         let (birth, female) = if self.rng.chance(0.7) {
             let d = birth + Duration::days(self.rng.range(1, 30));
-            (if d.month() == 1 && d.day() == 1 { d + Duration::days(1) } else { d }, female)
+            (
+                if d.month() == 1 && d.day() == 1 {
+                    d + Duration::days(1)
+                } else {
+                    d
+                },
+                female,
+            )
         } else {
             (birth, !female)
         };
-        let Some(y) = self.new_key(birth, female) else { return Ok(()) };
+        let Some(y) = self.new_key(birth, female) else {
+            return Ok(());
+        };
         let xp = Pnr::from_key(x);
         let mut new = EditBlock::new(y);
         let mut b = std::mem::replace(&mut self.b, RecordBuilder::new(&layout::R001));
@@ -844,7 +1098,8 @@ impl<'s, 'a> Day<'s, 'a> {
             let Some(l) = layout_of(r) else { continue };
             b.load(l, r).text(&r001::PNR, &y.digits());
             if l.record_type.0 == 1 {
-                b.text(&r001::KOEN, if female { b"K" } else { b"M" }).date(&r001::FOED_DT, birth);
+                b.text(&r001::KOEN, if female { b"K" } else { b"M" })
+                    .date(&r001::FOED_DT, birth);
             }
             if l.record_type.0 == 3 {
                 new.tail.push(b.bytes().to_vec());
@@ -853,24 +1108,39 @@ impl<'s, 'a> Day<'s, 'a> {
             }
         }
         b.reset(&layout::R022);
-        b.text(&r022::PNRGAELD, &y.digits()).text(&r022::PNR, &xp.digits())
-            .date(&r022::START_DT_PERSON, old.birth().unwrap_or(birth)).date(&r022::SLUT_DT_PERSON, when);
+        b.text(&r022::PNRGAELD, &y.digits())
+            .text(&r022::PNR, &xp.digits())
+            .date(&r022::START_DT_PERSON, old.birth().unwrap_or(birth))
+            .date(&r022::SLUT_DT_PERSON, when);
         new.push(&b);
         b.reset(&layout::R001);
-        b.text(&r001::PNR, &xp.digits()).text(&r001::PNRGAELD, &y.digits()).number(&r001::STATUS, 60)
-            .ts12(&r001::STATUSHAENSTART, Ts12::from_date(when, 0, 0)).date(&r001::SLUT_DT_PERSON, when);
+        b.text(&r001::PNR, &xp.digits())
+            .text(&r001::PNRGAELD, &y.digits())
+            .number(&r001::STATUS, 60)
+            .ts12(&r001::STATUSHAENSTART, Ts12::from_date(when, 0, 0))
+            .date(&r001::SLUT_DT_PERSON, when);
         let retired = self.block(x);
         retired.records = vec![b.bytes().to_vec()];
         retired.tail.clear();
         self.b = b;
-        self.blocks.insert(y.key(), Touched { block: new, events: Vec::new() });
+        self.blocks.insert(
+            y.key(),
+            Touched {
+                block: new,
+                events: Vec::new(),
+            },
+        );
         self.order.push(y.key());
         self.event(x, b"P03", b"", when);
         self.event(y.key(), b"P03", b"PN", when);
-        let relatives: Vec<(Option<Pnr>, &[u8])> = [(old.spouse(), AE_G), (old.parents()[0], b"MO".as_slice()), (old.parents()[1], b"FA".as_slice())]
-            .into_iter()
-            .chain(old.children().into_iter().map(|c| (Some(c), B_OE)))
-            .collect();
+        let relatives: Vec<(Option<Pnr>, &[u8])> = [
+            (old.spouse(), AE_G),
+            (old.parents()[0], b"MO".as_slice()),
+            (old.parents()[1], b"FA".as_slice()),
+        ]
+        .into_iter()
+        .chain(old.children().into_iter().map(|c| (Some(c), B_OE)))
+        .collect();
         for (rel, mark) in relatives {
             let Some(r) = rel else { continue };
             if !self.touch(r.key())? {
@@ -884,7 +1154,12 @@ impl<'s, 'a> Day<'s, 'a> {
 
     /// Replaces references to `from` by `to` in the relation fields of `key`'s block.
     fn repoint(&mut self, key: u32, from: Pnr, to: Pnr) {
-        let fields = [&r012::AEGTEPNR, &r014::PNRBARN, &r015::PNRMOR, &r015::PNRFAR];
+        let fields = [
+            &r012::AEGTEPNR,
+            &r014::PNRBARN,
+            &r015::PNRMOR,
+            &r015::PNRFAR,
+        ];
         let mut b = std::mem::replace(&mut self.b, RecordBuilder::new(&layout::R012));
         let block = self.block(key);
         for r in block.records.iter_mut() {
@@ -909,17 +1184,34 @@ impl<'s, 'a> Day<'s, 'a> {
     /// to `to` (new municipality and road codes, same house), event A42.
     fn merge_municipality(&mut self, from: u16, to: u16) -> Result<()> {
         let mut keys: Vec<u32> = self.st.idx.spike.clone();
-        let mut extra: Vec<u32> = self.st.overlay.iter().filter(|(_, b)| b.address().is_some_and(|a| a.kom == from)).map(|(k, _)| *k).collect();
+        let mut extra: Vec<u32> = self
+            .st
+            .overlay
+            .iter()
+            .filter(|(_, b)| b.address().is_some_and(|a| a.kom == from))
+            .map(|(k, _)| *k)
+            .collect();
         extra.sort_unstable();
         keys.extend(extra);
-        keys.extend(self.order.iter().copied().filter(|k| self.blocks[k].block.address().is_some_and(|a| a.kom == from)));
+        keys.extend(self.order.iter().copied().filter(|k| {
+            self.blocks[k]
+                .block
+                .address()
+                .is_some_and(|a| a.kom == from)
+        }));
         let when = self.to;
         for key in keys {
             if !self.touch(key)? {
                 continue;
             }
-            let Some(mut addr) = self.blocks[&key].block.address().filter(|a| a.kom == from) else { continue };
-            if !self.blocks[&key].events.iter().all(|e| field(e, &r099::HAENDELSE) != b"A42") {
+            let Some(mut addr) = self.blocks[&key].block.address().filter(|a| a.kom == from) else {
+                continue;
+            };
+            if !self.blocks[&key]
+                .events
+                .iter()
+                .all(|e| field(e, &r099::HAENDELSE) != b"A42")
+            {
                 continue;
             }
             addr.kom = to;
@@ -933,7 +1225,14 @@ impl<'s, 'a> Day<'s, 'a> {
             self.b = b;
             let name = self.name_of(key);
             let t = self.st.t;
-            build_003(&mut self.b, t, Pnr::from_key(key), &name, Some(&addr), &mut self.text);
+            build_003(
+                &mut self.b,
+                t,
+                Pnr::from_key(key),
+                &name,
+                Some(&addr),
+                &mut self.text,
+            );
             let rec = self.b.bytes().to_vec();
             let block = self.block(key);
             block.tail.clear();
@@ -956,7 +1255,9 @@ impl<'s, 'a> Day<'s, 'a> {
         let mut tail: Vec<&Vec<u8>> = Vec::new();
         let order = &self.order;
         for key in order {
-            let Some(t) = self.blocks.get_mut(key) else { continue };
+            let Some(t) = self.blocks.get_mut(key) else {
+                continue;
+            };
             if t.events.is_empty() {
                 // Touched only to read it; not part of the day.
                 continue;

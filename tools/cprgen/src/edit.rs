@@ -52,7 +52,11 @@ fn type_of(r: &[u8]) -> u16 {
 impl EditBlock {
     /// An empty block.
     pub fn new(pnr: Pnr) -> EditBlock {
-        EditBlock { pnr, records: Vec::new(), tail: Vec::new() }
+        EditBlock {
+            pnr,
+            records: Vec::new(),
+            tail: Vec::new(),
+        }
     }
 
     /// Adds a record read from an extract (001 cut to 106 bytes, 099 dropped).
@@ -72,12 +76,18 @@ impl EditBlock {
 
     /// The first record of type `rt`.
     pub fn get(&self, rt: u16) -> Option<&[u8]> {
-        self.records.iter().find(|r| type_of(r) == rt).map(Vec::as_slice)
+        self.records
+            .iter()
+            .find(|r| type_of(r) == rt)
+            .map(Vec::as_slice)
     }
 
     /// Every record of type `rt`.
     pub fn all(&self, rt: u16) -> impl Iterator<Item = &[u8]> {
-        self.records.iter().filter(move |r| type_of(r) == rt).map(Vec::as_slice)
+        self.records
+            .iter()
+            .filter(move |r| type_of(r) == rt)
+            .map(Vec::as_slice)
     }
 
     /// Removes every record of type `rt` for which `pred` holds.
@@ -87,7 +97,12 @@ impl EditBlock {
 
     /// Replaces the first record of type `rt` (built from it by `edit`), or adds one built
     /// from a blank record.
-    pub fn edit(&mut self, b: &mut RecordBuilder, layout: &'static Layout, edit: impl FnOnce(&mut RecordBuilder)) {
+    pub fn edit(
+        &mut self,
+        b: &mut RecordBuilder,
+        layout: &'static Layout,
+        edit: impl FnOnce(&mut RecordBuilder),
+    ) {
         let rt = layout.record_type.0;
         match self.records.iter_mut().find(|r| type_of(r) == rt) {
             Some(r) => {
@@ -124,7 +139,9 @@ impl EditBlock {
 
     /// 012 CIVST.
     pub fn civst(&self) -> u8 {
-        self.get(12).and_then(|r| field(r, &r012::CIVST).first().copied()).unwrap_or(b'U')
+        self.get(12)
+            .and_then(|r| field(r, &r012::CIVST).first().copied())
+            .unwrap_or(b'U')
     }
 
     /// 012 AEGTEPNR when it is a PNR.
@@ -134,7 +151,9 @@ impl EditBlock {
 
     /// The children's PNRs (014).
     pub fn children(&self) -> Vec<Pnr> {
-        self.all(14).filter_map(|r| pnr_field(r, &r014::PNRBARN)).collect()
+        self.all(14)
+            .filter_map(|r| pnr_field(r, &r014::PNRBARN))
+            .collect()
     }
 
     /// Mother and father (015).
@@ -171,7 +190,10 @@ impl EditBlock {
     /// 002 TILFLYDTO as a date.
     pub fn moved_in(&self) -> Option<NaiveDate> {
         let r = self.get(2)?;
-        Ts12::parse(field(r, &r002::TILFLYDTO)).ok().flatten()?.date()
+        Ts12::parse(field(r, &r002::TILFLYDTO))
+            .ok()
+            .flatten()?
+            .date()
     }
 
     /// Sorts the records by type, keeping the order within a type.

@@ -136,9 +136,17 @@ impl<W: Write> Write for CountingWriter<W> {
 }
 
 /// Writes the 000 start record.
-pub(crate) fn write_start(b: &mut RecordBuilder, out: &mut impl Write, opgavenr: u32, proddto: NaiveDate, forrig: Option<NaiveDate>) -> io::Result<()> {
+pub(crate) fn write_start(
+    b: &mut RecordBuilder,
+    out: &mut impl Write,
+    opgavenr: u32,
+    proddto: NaiveDate,
+    forrig: Option<NaiveDate>,
+) -> io::Result<()> {
     b.reset(&layout::R000);
-    b.text(&r000::SORTFELT_10, b"0000000000").number(&r000::OPGAVENR, u64::from(opgavenr)).date(&r000::PRODDTO, proddto);
+    b.text(&r000::SORTFELT_10, b"0000000000")
+        .number(&r000::OPGAVENR, u64::from(opgavenr))
+        .date(&r000::PRODDTO, proddto);
     match forrig {
         Some(d) => b.date(&r000::PRODDTOFORRIG, d),
         None => b.number(&r000::PRODDTOFORRIG, 0),
@@ -148,9 +156,14 @@ pub(crate) fn write_start(b: &mut RecordBuilder, out: &mut impl Write, opgavenr:
 }
 
 /// Writes the 999 end record.
-pub(crate) fn write_end(b: &mut RecordBuilder, out: &mut impl Write, taeller: u64) -> io::Result<()> {
+pub(crate) fn write_end(
+    b: &mut RecordBuilder,
+    out: &mut impl Write,
+    taeller: u64,
+) -> io::Result<()> {
     b.reset(&layout::R999);
-    b.text(&r999::SORTFELT_10, b"9999999999").number(&r999::TAELLER, taeller);
+    b.text(&r999::SORTFELT_10, b"9999999999")
+        .number(&r999::TAELLER, taeller);
     out.write_all(b.bytes())?;
     out.write_all(Terminator::Lf.bytes())
 }
@@ -167,7 +180,10 @@ fn assign_pnrs(alloc: &mut PnrAllocator, people: &mut [Person]) -> Result<()> {
             }
             tries += 1;
             if tries > 60 {
-                return Err(Error::Config(format!("no free personal numbers near {}", p.birth)));
+                return Err(Error::Config(format!(
+                    "no free personal numbers near {}",
+                    p.birth
+                )));
             }
             p.birth = p.birth.succ_opt().unwrap_or(p.birth);
         }
@@ -188,22 +204,34 @@ fn render_batch(cfg: &FullConfig, index: u64, people: &[Person]) -> Rendered {
         order.swap(i, rng.below(i as u64 + 1) as usize);
     }
     let children = child_pairs(people);
-    let rel = Relations { people, children: &children };
+    let rel = Relations {
+        people,
+        children: &children,
+    };
     let mut r = Renderer::new(rng, cfg.layout.layout(), cfg.proddto);
     let mut blocks = Vec::with_capacity(people.len() * 1400);
     let mut tail = Vec::with_capacity(people.len() * 249);
     for i in order {
         r.person(&rel, i, &mut blocks, &mut tail);
     }
-    Rendered { blocks, tail, records: r.records }
+    Rendered {
+        blocks,
+        tail,
+        records: r.records,
+    }
 }
 
 /// Generates a full extract into `out` (wrap nothing: it is buffered here).
 pub fn generate_full(cfg: &FullConfig, out: impl Write) -> Result<Summary> {
     if cfg.persons == 0 {
-        return Err(Error::Config("a full extract needs at least one person".into()));
+        return Err(Error::Config(
+            "a full extract needs at least one person".into(),
+        ));
     }
-    let mut w = CountingWriter { inner: BufWriter::with_capacity(16 << 20, out), bytes: 0 };
+    let mut w = CountingWriter {
+        inner: BufWriter::with_capacity(16 << 20, out),
+        bytes: 0,
+    };
     let mut b = RecordBuilder::new(&layout::R000);
     write_start(&mut b, &mut w, cfg.opgavenr, cfg.proddto, None)?;
     let spill = cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
@@ -216,7 +244,15 @@ pub fn generate_full(cfg: &FullConfig, out: impl Write) -> Result<Summary> {
         let last = (first + WINDOW).min(batches);
         let mut window: Vec<Vec<Person>> = (first..last)
             .into_par_iter()
-            .map(|i| generate_batch(cfg.seed, i, i * BATCH, ((i + 1) * BATCH).min(cfg.persons), cfg.proddto))
+            .map(|i| {
+                generate_batch(
+                    cfg.seed,
+                    i,
+                    i * BATCH,
+                    ((i + 1) * BATCH).min(cfg.persons),
+                    cfg.proddto,
+                )
+            })
             .collect();
         for people in &mut window {
             assign_pnrs(&mut alloc, people)?;

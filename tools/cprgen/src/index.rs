@@ -31,7 +31,10 @@ fn input_error(path: &Path, extract: Option<&Extract<'_>>, e: ParseError) -> Err
         Some(x) => x.locate(e),
         None => e,
     };
-    Error::Input { path: path.to_path_buf(), error: Box::new(e) }
+    Error::Input {
+        path: path.to_path_buf(),
+        error: Box::new(e),
+    }
 }
 
 type Entries = (Vec<(u32, u64, u8)>, Vec<u32>);
@@ -39,7 +42,8 @@ type Entries = (Vec<(u32, u64, u8)>, Vec<u32>);
 impl<'a> FullIndex<'a> {
     /// Indexes `input` (read from `path`), collecting the residents of `spike_kom`.
     pub fn build(input: &'a [u8], path: &Path, spike_kom: Option<u16>) -> Result<FullIndex<'a>> {
-        let extract = Extract::open(input, ExtractOptions::default()).map_err(|e| input_error(path, None, e))?;
+        let extract = Extract::open(input, ExtractOptions::default())
+            .map_err(|e| input_error(path, None, e))?;
         let chunks = extract.block_chunks(rayon::current_num_threads() * 8);
         let parts: Vec<std::result::Result<Entries, ParseError>> = chunks
             .into_par_iter()
@@ -99,7 +103,6 @@ impl<'a> FullIndex<'a> {
         self.keys.len()
     }
 
-
     /// True when the extract holds a block for `key`.
     pub fn contains(&self, key: u32) -> bool {
         self.keys.binary_search(&key).is_ok()
@@ -119,12 +122,12 @@ impl<'a> FullIndex<'a> {
         None
     }
 
-
-
     /// Loads the complete block of `key` and its 003 record(s), in canonical form (001 cut to
     /// the change-extract length).
     pub fn load(&self, key: u32) -> Result<Option<EditBlock>> {
-        let Ok(i) = self.keys.binary_search(&key) else { return Ok(None) };
+        let Ok(i) = self.keys.binary_search(&key) else {
+            return Ok(None);
+        };
         let input = self.extract.input();
         let framing = self.extract.framing();
         let end = self.extract.blocks_range().end;
@@ -133,8 +136,12 @@ impl<'a> FullIndex<'a> {
         let mut pos = self.offsets[i] as usize;
         let mut report = FramingReport::default();
         while pos < end {
-            let Some(f) = frame_at(input, pos, framing, &mut report) else { break };
-            let r = f.record.map_err(|e| input_error(&self.path, Some(&self.extract), e))?;
+            let Some(f) = frame_at(input, pos, framing, &mut report) else {
+                break;
+            };
+            let r = f
+                .record
+                .map_err(|e| input_error(&self.path, Some(&self.extract), e))?;
             let same = r.bytes().get(3..13) == Some(&pnr.digits()[..]);
             if !same || !r.record_type().is_some_and(RecordType::is_person_record) {
                 break;
@@ -149,7 +156,9 @@ impl<'a> FullIndex<'a> {
             if self.tail_keys[j] != key {
                 break;
             }
-            if let Some(Framed { record: Ok(r), .. }) = frame_at(input, self.tail_offsets[j] as usize, framing, &mut report) {
+            if let Some(Framed { record: Ok(r), .. }) =
+                frame_at(input, self.tail_offsets[j] as usize, framing, &mut report)
+            {
                 let mut bytes = Vec::with_capacity(r.len());
                 r.write_padded(&mut bytes);
                 block.tail.push(bytes);
@@ -158,4 +167,3 @@ impl<'a> FullIndex<'a> {
         Ok(Some(block))
     }
 }
-

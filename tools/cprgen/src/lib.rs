@@ -64,7 +64,10 @@ pub fn create_private(path: &std::path::Path) -> Result<std::fs::File> {
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+    o.open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Writes a file atomically: `fill` writes into `<path>.tmp` (mode 0600), which is renamed to
@@ -76,7 +79,10 @@ pub fn write_atomically<T>(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let io_err = |source| Error::Io { path: tmp.clone(), source };
+    let io_err = |source| Error::Io {
+        path: tmp.clone(),
+        source,
+    };
     let result = create_private(&tmp).and_then(|mut f| {
         let v = fill(&mut f)?;
         f.sync_all().map_err(io_err)?;
@@ -84,7 +90,10 @@ pub fn write_atomically<T>(
     });
     match result {
         Ok(v) => {
-            std::fs::rename(&tmp, path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
             Ok(v)
         }
         Err(e) => {
@@ -100,5 +109,8 @@ pub fn create_private_dir(path: &std::path::Path) -> Result<()> {
     b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+    b.create(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -94,7 +94,15 @@ enum Command {
 
 fn run(cli: Cli) -> cprgen::Result<()> {
     match cli.command {
-        Command::Full { preset, persons, seed, out, layout, opgavenr, proddto } => {
+        Command::Full {
+            preset,
+            persons,
+            seed,
+            out,
+            layout,
+            opgavenr,
+            proddto,
+        } => {
             let persons = match (preset, persons) {
                 (_, Some(n)) => n,
                 (Some(PresetArg::Tiny), None) => Preset::Tiny.persons(),
@@ -108,14 +116,33 @@ fn run(cli: Cli) -> cprgen::Result<()> {
             };
             cfg.opgavenr = opgavenr;
             cfg.proddto = proddto;
-            cfg.spill_dir = out.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() });
+            cfg.spill_dir = out.parent().map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            });
             let s = cprgen::write_atomically(&out, |f| cprgen::generate_full(&cfg, f))?;
-            println!("{}: {} persons, {} records (TAELLER), {} bytes", out.display(), s.persons, s.records, s.bytes);
+            println!(
+                "{}: {} persons, {} records (TAELLER), {} bytes",
+                out.display(),
+                s.persons,
+                s.records,
+                s.bytes
+            );
             for (status, n) in &s.status_counts {
                 println!("  status {status:02}: {n}");
             }
         }
-        Command::Days { full, days, seed, out_dir, spike, opgavenr } => {
+        Command::Days {
+            full,
+            days,
+            seed,
+            out_dir,
+            spike,
+            opgavenr,
+        } => {
             let mut cfg = cprgen::DayConfig::new(full, out_dir);
             cfg.days = days;
             cfg.seed = seed;
@@ -128,12 +155,23 @@ fn run(cli: Cli) -> cprgen::Result<()> {
                 );
             }
         }
-        Command::Subscribers { full, seed, subscribers, out } => {
+        Command::Subscribers {
+            full,
+            seed,
+            subscribers,
+            out,
+        } => {
             let mut cfg = cprgen::SubscriberConfig::new(full, out.clone());
             cfg.seed = seed;
             cfg.subscribers = subscribers;
             let s = cprgen::generate_subscribers(&cfg)?;
-            println!("{}: {} subscribers, {} PNRs in lists, {} bytes", out.display(), s.subscribers, s.pnrs, s.bytes);
+            println!(
+                "{}: {} subscribers, {} PNRs in lists, {} bytes",
+                out.display(),
+                s.subscribers,
+                s.pnrs,
+                s.bytes
+            );
         }
     }
     Ok(())

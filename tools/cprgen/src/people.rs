@@ -66,12 +66,20 @@ pub fn address(rng: &mut Rng, t: &Tables, kom: u16, special: bool) -> Addr {
     }
     let roads = (weight / 60).clamp(20, 999) as i64;
     let flats = if weight > 100_000 { 0.6 } else { 0.2 };
-    let floor = if rng.chance(flats) { rng.range(1, 6) as u8 } else { 0 };
+    let floor = if rng.chance(flats) {
+        rng.range(1, 6) as u8
+    } else {
+        0
+    };
     Addr {
         kom,
         vej: rng.range(1, roads) as u16,
         husnr: (1.0 + rng.unit().powi(2) * 150.0) as u16,
-        letter: if rng.chance(0.08) { b'A' + rng.below(4) as u8 } else { b' ' },
+        letter: if rng.chance(0.08) {
+            b'A' + rng.below(4) as u8
+        } else {
+            b' '
+        },
         floor,
         door: if floor > 0 { 1 + rng.below(3) as u8 } else { 0 },
     }
@@ -225,7 +233,13 @@ pub fn status_counts(start: u64, end: u64) -> Vec<(u8, u64)> {
 }
 
 /// Generates persons `start..end` of a run with `seed`, as batch `index`.
-pub fn generate_batch(seed: u64, index: u64, start: u64, end: u64, proddto: NaiveDate) -> Vec<Person> {
+pub fn generate_batch(
+    seed: u64,
+    index: u64,
+    start: u64,
+    end: u64,
+    proddto: NaiveDate,
+) -> Vec<Person> {
     let t = tables::tables();
     let names = NameTables::new();
     let mut g = Gen {
@@ -340,28 +354,53 @@ impl Gen<'_> {
         let (birth, female, at) = match status {
             1 | 3 | 5 | 7 => {
                 let gi = self.rng.weighted(&self.t.pyramid_cum);
-                let age = (gi / 2) as i32 + if gi / 2 == 100 { self.rng.range(0, 3) as i32 } else { 0 };
+                let age = (gi / 2) as i32
+                    + if gi / 2 == 100 {
+                        self.rng.range(0, 3) as i32
+                    } else {
+                        0
+                    };
                 (self.birth_for_age(age), gi % 2 == 1, None)
             }
             90 => {
                 let death = self.rng.date(cpr_start, end);
-                let age = if self.rng.chance(0.01) { 0.0 } else { self.rng.normal(78.0, 12.0).clamp(1.0, 104.0) };
-                (self.birth_before(death, age), self.rng.chance(0.5), Some(death))
+                let age = if self.rng.chance(0.01) {
+                    0.0
+                } else {
+                    self.rng.normal(78.0, 12.0).clamp(1.0, 104.0)
+                };
+                (
+                    self.birth_before(death, age),
+                    self.rng.chance(0.5),
+                    Some(death),
+                )
             }
             70 | 80 => {
                 let when = self.rng.date(cpr_start, end);
                 let age = self.rng.normal(31.0, 11.0).clamp(0.0, 85.0);
-                (self.birth_before(when, age), self.rng.chance(0.48), Some(when))
+                (
+                    self.birth_before(when, age),
+                    self.rng.chance(0.48),
+                    Some(when),
+                )
             }
             20 => {
                 let issued = self.rng.date(ymd(1990, 1, 2), end);
                 let age = self.rng.normal(38.0, 11.0).clamp(18.0, 75.0);
-                (self.birth_before(issued, age), self.rng.chance(0.35), Some(issued))
+                (
+                    self.birth_before(issued, age),
+                    self.rng.chance(0.35),
+                    Some(issued),
+                )
             }
             _ => {
                 let retired = self.rng.date(ymd(1975, 1, 2), end);
                 let age = self.rng.normal(30.0, 15.0).clamp(0.0, 90.0);
-                (self.birth_before(retired, age), self.rng.chance(0.5), Some(retired))
+                (
+                    self.birth_before(retired, age),
+                    self.rng.chance(0.5),
+                    Some(retired),
+                )
             }
         };
         let mut p = self.blank(birth, female, status);
@@ -375,7 +414,10 @@ impl Gen<'_> {
             }
             20 => {
                 let i = self.rng.weighted(&self.t.admin_cum);
-                Addr { kom: self.t.admin[i].code, ..Addr::default() }
+                Addr {
+                    kom: self.t.admin[i].code,
+                    ..Addr::default()
+                }
             }
             30 => Addr::default(),
             _ => {
@@ -392,7 +434,10 @@ impl Gen<'_> {
         };
         let first_day = birth.max(cpr_start);
         if until > first_day + chrono::Duration::days(30) && self.rng.chance(foreign_share) {
-            let arrival = self.rng.date(first_day + chrono::Duration::days(1), until - chrono::Duration::days(1));
+            let arrival = self.rng.date(
+                first_day + chrono::Duration::days(1),
+                until - chrono::Duration::days(1),
+            );
             let country = self.names.country(&mut self.rng);
             p.foreign = Some((country, arrival));
             p.first = self.names.first(&mut self.rng, female);
@@ -424,7 +469,10 @@ impl Gen<'_> {
             p.civ_date = p.status_date;
             if age >= 20 && self.rng.chance(0.55) {
                 p.spouse = Spouse::Outside;
-                p.married_from = Some(self.rng.date(add_years(p.birth, 20), add_years(p.birth, age.min(45))));
+                p.married_from = Some(
+                    self.rng
+                        .date(add_years(p.birth, 20), add_years(p.birth, age.min(45))),
+                );
             }
             return;
         }
@@ -471,12 +519,20 @@ impl Gen<'_> {
         }
         if matches!(p.status, 1 | 3 | 5 | 7) {
             let adult = years_between(p.birth, at) >= 18;
-            for (bit, share) in [(0, 0.004), (1, 0.03), (2, if adult { 0.18 } else { 0.0 }), (3, 0.01)] {
+            for (bit, share) in [
+                (0, 0.004),
+                (1, 0.03),
+                (2, if adult { 0.18 } else { 0.0 }),
+                (3, 0.01),
+            ] {
                 if self.rng.chance(share) {
                     p.protections |= 1 << bit;
                 }
             }
-            p.protect_start = self.rng.date(self.proddto - chrono::Duration::days(360), self.proddto - chrono::Duration::days(1));
+            p.protect_start = self.rng.date(
+                self.proddto - chrono::Duration::days(360),
+                self.proddto - chrono::Duration::days(1),
+            );
         }
     }
 
@@ -486,7 +542,11 @@ impl Gen<'_> {
         let mut women = Vec::new();
         for (i, p) in self.people.iter().enumerate() {
             if p.civst == b'G' && statuses.contains(&p.status) {
-                if p.female { women.push(i) } else { men.push(i) }
+                if p.female {
+                    women.push(i)
+                } else {
+                    men.push(i)
+                }
             }
         }
         men.sort_by_key(|&i| self.people[i].birth);
@@ -497,7 +557,10 @@ impl Gen<'_> {
                 continue;
             }
             let younger = bm.max(bw);
-            let wedding = self.rng.date(add_years(younger, 20).min(self.proddto - chrono::Duration::days(30)), self.proddto - chrono::Duration::days(10));
+            let wedding = self.rng.date(
+                add_years(younger, 20).min(self.proddto - chrono::Duration::days(30)),
+                self.proddto - chrono::Duration::days(10),
+            );
             let addr = self.people[m].addr;
             let moved_in = self.people[m].moved_in.max(self.people[w].birth);
             let man = &mut self.people[m];
@@ -526,7 +589,11 @@ impl Gen<'_> {
         let mut men: Vec<usize> = Vec::new();
         for (i, p) in self.people.iter().enumerate() {
             if matches!(p.status, 1 | 3 | 5 | 7 | 70 | 80 | 90) {
-                if p.female { women.push(i) } else { men.push(i) }
+                if p.female {
+                    women.push(i)
+                } else {
+                    men.push(i)
+                }
             }
         }
         women.sort_by_key(|&i| self.people[i].birth);
@@ -541,11 +608,17 @@ impl Gen<'_> {
                 continue;
             }
             let birth = child.birth;
-            let Some(m) = self.pick_parent(&women, birth, 5) else { continue };
+            let Some(m) = self.pick_parent(&women, birth, 5) else {
+                continue;
+            };
             self.people[c].mother = m as u32;
             self.people[m].children += 1;
             let father = match self.people[m].spouse {
-                Spouse::Inside(h) if self.fits_parent(h as usize, birth, 6) && self.rng.chance(0.9) => Some(h as usize),
+                Spouse::Inside(h)
+                    if self.fits_parent(h as usize, birth, 6) && self.rng.chance(0.9) =>
+                {
+                    Some(h as usize)
+                }
                 _ if self.rng.chance(0.5) => self.pick_parent(&men, birth, 6),
                 _ => None,
             };
@@ -588,7 +661,8 @@ impl Gen<'_> {
             let from = if p.father != NONE { p.father } else { p.mother };
             if from != NONE {
                 let s = self.people[from as usize].birth_surname;
-                let mother_name = (p.mother != NONE).then(|| self.people[p.mother as usize].birth_surname);
+                let mother_name =
+                    (p.mother != NONE).then(|| self.people[p.mother as usize].birth_surname);
                 let p = &mut self.people[i];
                 p.birth_surname = s;
                 p.surname = s;
@@ -611,8 +685,15 @@ impl Gen<'_> {
     /// Minors live with their mother.
     fn share_addresses(&mut self) {
         for c in 0..self.people.len() {
-            let (m, birth, status) = (self.people[c].mother, self.people[c].birth, self.people[c].status);
-            if m == NONE || !matches!(status, 1 | 3 | 5 | 7) || years_between(birth, self.proddto) >= 18 {
+            let (m, birth, status) = (
+                self.people[c].mother,
+                self.people[c].birth,
+                self.people[c].status,
+            );
+            if m == NONE
+                || !matches!(status, 1 | 3 | 5 | 7)
+                || years_between(birth, self.proddto) >= 18
+            {
                 continue;
             }
             let mother = &self.people[m as usize];
@@ -630,7 +711,11 @@ impl Gen<'_> {
         let n = self.people.len();
         let survivor = (0..40)
             .map(|_| self.rng.below(n as u64) as usize)
-            .find(|&i| self.people[i].status == 1 && self.people[i].link == NONE && self.people[i].birth < self.proddto - chrono::Duration::days(400));
+            .find(|&i| {
+                self.people[i].status == 1
+                    && self.people[i].link == NONE
+                    && self.people[i].birth < self.proddto - chrono::Duration::days(400)
+            });
         let Some(s) = survivor else {
             let p = self.person(30);
             self.people.push(p);
@@ -646,7 +731,9 @@ impl Gen<'_> {
             }
         }
         let from = sp.birth.max(ymd(1990, 1, 2));
-        let retired_on = self.rng.date(from, self.proddto - chrono::Duration::days(2));
+        let retired_on = self
+            .rng
+            .date(from, self.proddto - chrono::Duration::days(2));
         let mut p = self.blank(birth, female, status);
         p.status_date = Some(retired_on);
         p.link = s as u32;
@@ -665,7 +752,10 @@ mod tests {
         assert_eq!(whole, 10_000_000);
         let mut parts = vec![0u64; STATUS_SHARES.len()];
         for b in 0..100 {
-            for (k, (_, n)) in status_counts(b * 1234, (b + 1) * 1234).into_iter().enumerate() {
+            for (k, (_, n)) in status_counts(b * 1234, (b + 1) * 1234)
+                .into_iter()
+                .enumerate()
+            {
                 parts[k] += n;
             }
         }
@@ -679,7 +769,10 @@ mod tests {
         let a = generate_batch(9, 3, 0, 3000, d);
         let b = generate_batch(9, 3, 0, 3000, d);
         assert_eq!(a.len(), b.len());
-        assert!(a.iter().zip(&b).all(|(x, y)| x.birth == y.birth && x.surname == y.surname));
+        assert!(a
+            .iter()
+            .zip(&b)
+            .all(|(x, y)| x.birth == y.birth && x.surname == y.surname));
         for (i, p) in a.iter().enumerate() {
             if let Spouse::Inside(s) = p.spouse {
                 assert_eq!(a[s as usize].spouse, Spouse::Inside(i as u32));

@@ -42,7 +42,14 @@ impl TailSorter {
     /// A sorter keeping at most `run_limit` bytes in memory, spilling to `dir`.
     pub fn new(dir: PathBuf, run_limit: usize) -> TailSorter {
         debug_assert_eq!(R003.len, REC);
-        TailSorter { run: Vec::new(), run_limit: run_limit.max(REC), dir, spill: None, spilled: 0, runs: Vec::new() }
+        TailSorter {
+            run: Vec::new(),
+            run_limit: run_limit.max(REC),
+            dir,
+            spill: None,
+            spilled: 0,
+            runs: Vec::new(),
+        }
     }
 
     /// Adds records (a multiple of 249 bytes).
@@ -74,7 +81,10 @@ impl TailSorter {
         if self.spill.is_none() {
             self.spill = Some(tempfile::tempfile_in(&self.dir)?);
         }
-        let file = self.spill.as_mut().ok_or_else(|| io::Error::other("no spill file"))?;
+        let file = self
+            .spill
+            .as_mut()
+            .ok_or_else(|| io::Error::other("no spill file"))?;
         let mut w = io::BufWriter::with_capacity(4 << 20, file);
         for &i in &order {
             w.write_all(&self.run[i as usize * REC..][..REC])?;
@@ -98,8 +108,15 @@ impl TailSorter {
             return Ok(total);
         }
         self.flush_run()?;
-        let file = self.spill.take().ok_or_else(|| io::Error::other("no spill file"))?;
-        let mut cursors: Vec<RunCursor> = self.runs.iter().map(|&(start, n)| RunCursor::new(start, n)).collect();
+        let file = self
+            .spill
+            .take()
+            .ok_or_else(|| io::Error::other("no spill file"))?;
+        let mut cursors: Vec<RunCursor> = self
+            .runs
+            .iter()
+            .map(|&(start, n)| RunCursor::new(start, n))
+            .collect();
         let mut heap = BinaryHeap::new();
         for (i, c) in cursors.iter_mut().enumerate() {
             if let Some(r) = c.current(&file)? {
@@ -133,7 +150,12 @@ const CURSOR_BUF: usize = REC * 8192;
 
 impl RunCursor {
     fn new(start: u64, records: u64) -> RunCursor {
-        RunCursor { next_offset: start, left: records, buf: Vec::new(), pos: 0 }
+        RunCursor {
+            next_offset: start,
+            left: records,
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 
     fn current<'s>(&'s mut self, file: &File) -> io::Result<Option<&'s [u8]>> {
@@ -187,7 +209,10 @@ mod tests {
         assert_eq!(a, b);
         let mut oracle: Vec<&Vec<u8>> = recs.iter().collect();
         oracle.sort_by_key(|r| address_key(r));
-        let expected: Vec<u8> = oracle.iter().flat_map(|r| r.iter().copied().chain([b'\n'])).collect();
+        let expected: Vec<u8> = oracle
+            .iter()
+            .flat_map(|r| r.iter().copied().chain([b'\n']))
+            .collect();
         assert_eq!(a, expected);
     }
 }
