@@ -4,6 +4,9 @@
 //!
 //! `CPRSIFT_BENCH_PERSONS` sets the size (default 120,000 persons, about 300 MB).
 
+// criterion's macros generate undocumented items.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cprsift_benches::{count_lines, DataSet};
 use cprsift_format::{Extract, ExtractOptions};
@@ -38,5 +41,9 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = parse
+}
 criterion_main!(benches);
