@@ -34,4 +34,4 @@ pub use framing::{Framing, FramingReport};
 pub use layout::{Field, FieldKind, Layout, RecordType, Variant};
 pub use pnr::{MaskedPnr, Pnr};
 pub use record::{Record, RecordKind};
-pub use validate::{check, CheckReport, ERROR_DETAIL_LIMIT};
+pub use validate::{check, taeller_of, CheckReport, ERROR_DETAIL_LIMIT, TAELLER_MODULUS};

@@ -311,7 +311,7 @@ impl<'a> Extract<'a> {
         edges.eof_marker = self.input().last() == Some(&crate::framing::EOF_MARKER);
         t.framing.merge(&edges);
         match self.taeller() {
-            Some(n) if n == counted => {}
+            Some(n) if n == taeller_of(counted) => {}
             found => t.push(
                 ParseError::new(
                     ErrorCategory::CounterMismatch,
@@ -367,6 +367,16 @@ impl<'a> Extract<'a> {
             warning_count: t.warning_count,
         }
     }
+}
+
+/// The largest count 999 TAELLER's 8 digits hold, plus one.
+pub const TAELLER_MODULUS: u64 = 100_000_000;
+
+/// What 999 TAELLER says for `records` records: the count itself, or (ours) its last eight
+/// digits when a national-scale full extract has more than 99,999,999 records, which the
+/// field cannot hold. Every writer and the validator use this one rule.
+pub fn taeller_of(records: u64) -> u64 {
+    records % TAELLER_MODULUS
 }
 
 /// Checks `input` as `cprsift check` does: opens it and validates everything.
