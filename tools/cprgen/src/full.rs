@@ -112,7 +112,14 @@ pub struct Summary {
     pub bytes: u64,
     /// Persons per 001 STATUS.
     pub status_counts: BTreeMap<u8, u64>,
+    /// True when `records` exceeds what the 8-digit 999 TAELLER can hold (99,999,999): the
+    /// field then holds `records` modulo 10^8 (its last eight digits) and a strict check
+    /// reports a counter mismatch. The national preset (~149 million records) does.
+    pub taeller_overflow: bool,
 }
+
+/// The largest count 999 TAELLER (8 digits) can hold.
+pub const TAELLER_MAX: u64 = 99_999_999;
 
 /// Persons per batch: each batch is generated from its own random stream.
 const BATCH: u64 = 8192;
@@ -274,6 +281,7 @@ pub fn generate_full(cfg: &FullConfig, out: impl Write) -> Result<Summary> {
         first = last;
     }
     summary.records += tail.finish(&mut w, Terminator::Lf)?;
+    summary.taeller_overflow = summary.records > TAELLER_MAX;
     write_end(&mut b, &mut w, summary.records)?;
     w.flush()?;
     summary.bytes = w.bytes;

@@ -131,6 +131,12 @@ fn run(cli: Cli) -> cprgen::Result<()> {
                 s.records,
                 s.bytes
             );
+            if s.taeller_overflow {
+                eprintln!(
+                    "cprgen: warning: {} records do not fit the 8-digit 999 TAELLER; it holds the last eight digits, so a strict check reports counter-mismatch",
+                    s.records
+                );
+            }
             for (status, n) in &s.status_counts {
                 println!("  status {status:02}: {n}");
             }

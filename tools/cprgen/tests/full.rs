@@ -15,6 +15,7 @@ fn generate(cfg: &FullConfig) -> Vec<u8> {
     let mut out = Vec::new();
     let summary = generate_full(cfg, &mut out).expect("generation");
     assert_eq!(summary.bytes, out.len() as u64);
+    assert!(!summary.taeller_overflow);
     out
 }
 
