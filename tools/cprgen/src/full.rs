@@ -112,14 +112,11 @@ pub struct Summary {
     pub bytes: u64,
     /// Persons per 001 STATUS.
     pub status_counts: BTreeMap<u8, u64>,
-    /// True when `records` exceeds what the 8-digit 999 TAELLER can hold (99,999,999): the
-    /// field then holds `records` modulo 10^8 (its last eight digits) and a strict check
-    /// reports a counter mismatch. The national preset (~149 million records) does.
+    /// True when `records` exceeds what the 8-digit 999 TAELLER can hold: the field then
+    /// holds the last eight digits (`cprsift_format::taeller_of`, the project's one rule for
+    /// writers and the validator). The national preset (~149 million records) does.
     pub taeller_overflow: bool,
 }
-
-/// The largest count 999 TAELLER (8 digits) can hold.
-pub const TAELLER_MAX: u64 = 99_999_999;
 
 /// Persons per batch: each batch is generated from its own random stream.
 const BATCH: u64 = 8192;
@@ -162,7 +159,7 @@ pub(crate) fn write_start(
     out.write_all(Terminator::Lf.bytes())
 }
 
-/// Writes the 999 end record.
+/// Writes the 999 end record for `taeller` records (000, 999 excluded).
 pub(crate) fn write_end(
     b: &mut RecordBuilder,
     out: &mut impl Write,
@@ -281,7 +278,7 @@ pub fn generate_full(cfg: &FullConfig, out: impl Write) -> Result<Summary> {
         first = last;
     }
     summary.records += tail.finish(&mut w, Terminator::Lf)?;
-    summary.taeller_overflow = summary.records > TAELLER_MAX;
+    summary.taeller_overflow = summary.records >= cprsift_format::TAELLER_MODULUS;
     write_end(&mut b, &mut w, summary.records)?;
     w.flush()?;
     summary.bytes = w.bytes;
