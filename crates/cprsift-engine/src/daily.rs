@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::day::DayIndex;
 use crate::error::EngineError;
 use crate::filters::{FilterSet, PnrMove, Selection, SubscriberId};
-use crate::output::{private_dir, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions};
+use crate::output::{
+    private_dir, publish, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions,
+    StagedFile,
+};
 
 /// How much rendered output is buffered before it goes to the file.
 const FLUSH_BYTES: usize = 1 << 20;
@@ -193,7 +196,7 @@ pub(crate) fn opgavenr_text(bytes: &[u8], path: &Path) -> Result<String, EngineE
 /// manifest written.
 pub fn write_daily(
     day: &DayIndex<'_>,
-    filters: &FilterSet,
+    filters: &FilterSet<'_>,
     selections: &[Selection],
     outbox: &Path,
     options: &DailyOptions,
@@ -204,7 +207,9 @@ pub fn write_daily(
         .output
         .file_name(daily_file_name(day.proddto(), &opgavenr));
     private_dir(outbox)?;
-    let written: Vec<Option<ManifestFile>> = filters
+    // Every file is written to its temporary file first (in parallel); then all are made
+    // durable and renamed together (see `publish`); the manifest, the commit point, comes last.
+    let staged: Vec<Option<(ManifestFile, [StagedFile; 2])>> = filters
         .ids()
         .par_iter()
         .zip(selections.par_iter())
@@ -215,6 +220,15 @@ pub fn write_daily(
             write_one(day, id, &sel.blocks, outbox, &name, &options.output).map(Some)
         })
         .collect::<Result<_, EngineError>>()?;
+    let mut written = Vec::with_capacity(staged.len());
+    let mut files = Vec::with_capacity(2 * staged.len());
+    for s in staged {
+        written.push(s.map(|(entry, pair)| {
+            files.extend(pair);
+            entry
+        }));
+    }
+    publish(files)?;
     let mut manifest = DailyManifest {
         kind: "daily".into(),
         opgavenr,
@@ -251,6 +265,7 @@ pub fn write_daily(
     Ok(manifest)
 }
 
+/// Writes one subscriber's data file and `.metadata` as staged (temporary) files.
 fn write_one(
     day: &DayIndex<'_>,
     id: &SubscriberId,
@@ -258,12 +273,12 @@ fn write_one(
     outbox: &Path,
     name: &str,
     output: &OutputOptions,
-) -> Result<ManifestFile, EngineError> {
+) -> Result<(ManifestFile, [StagedFile; 2]), EngineError> {
     let dir = outbox.join(id.as_str());
     private_dir(&dir)?;
     let mut file = AtomicFile::create(&dir, name, output.zstd)?;
     let counts = render_daily(day, blocks, output.terminator, &mut |b| file.write_all(b))?;
-    let digest = file.commit()?;
+    let (digest, data) = file.stage()?;
     let meta = FileMetadata {
         subscriber: id.to_string(),
         file: name.to_string(),
@@ -272,13 +287,14 @@ fn write_one(
         records: counts.taeller + 2,
         digest,
     };
-    meta.write(&dir)?;
-    Ok(ManifestFile {
+    let companion = meta.stage(&dir)?;
+    let entry = ManifestFile {
         subscriber: id.to_string(),
         path: format!("{id}/{name}"),
         persons: meta.persons,
         records: meta.records,
         bytes: meta.digest.bytes,
         sha256: meta.digest.sha256,
-    })
+    };
+    Ok((entry, [data, companion]))
 }

@@ -104,10 +104,11 @@ pub struct Selection {
     pub moves: Vec<PnrMove>,
 }
 
-/// One subscriber, compiled: indices into the shared predicate lists.
+/// One subscriber, compiled: its PNR set (borrowed, never copied: PNR lists can hold
+/// hundreds of thousands of PNRs) and indices into the shared predicate lists.
 #[derive(Clone, Debug)]
-struct Compiled {
-    pnrs: RoaringBitmap,
+struct Compiled<'a> {
+    pnrs: &'a RoaringBitmap,
     municipalities: Vec<usize>,
     ages: Vec<usize>,
     codes: Vec<usize>,
@@ -117,14 +118,14 @@ struct Compiled {
 /// All subscribers compiled once. Evaluation computes each distinct predicate's bitmap of
 /// block indices once and gives every subscriber the union of its predicates' bitmaps, so its
 /// cost grows with the number of *distinct* predicates plus a few bitmap unions per
-/// subscriber.
+/// subscriber. It borrows the subscribers' PNR sets.
 #[derive(Clone, Debug)]
-pub struct FilterSet {
+pub struct FilterSet<'a> {
     ids: Vec<SubscriberId>,
     municipalities: Vec<u16>,
     ages: Vec<AgeRange>,
     codes: Vec<EventCode>,
-    subscribers: Vec<Compiled>,
+    subscribers: Vec<Compiled<'a>>,
 }
 
 /// Interns values into a list of distinct ones, returning each value's index.
@@ -149,9 +150,9 @@ impl<T: Copy + Eq + std::hash::Hash> Interner<T> {
     }
 }
 
-impl FilterSet {
+impl<'a> FilterSet<'a> {
     /// Compiles subscribers (in the order given, which is the order of every result).
-    pub fn compile(subscribers: &[Subscriber]) -> Result<FilterSet, EngineError> {
+    pub fn compile(subscribers: &'a [Subscriber]) -> Result<FilterSet<'a>, EngineError> {
         let mut seen = BTreeSet::new();
         let (mut munis, mut ages, mut codes) = (Interner::new(), Interner::new(), Interner::new());
         let mut compiled = Vec::with_capacity(subscribers.len());
@@ -163,7 +164,7 @@ impl FilterSet {
             }
             let f = &s.filters;
             compiled.push(Compiled {
-                pnrs: f.pnrs.clone(),
+                pnrs: &f.pnrs,
                 municipalities: f.municipalities.iter().map(|&m| munis.intern(m)).collect(),
                 ages: f
                     .ages
@@ -215,10 +216,10 @@ impl FilterSet {
                 if s.no_filter {
                     return Selection {
                         blocks: day.all_blocks().clone(),
-                        moves: day.moves_for(&s.pnrs),
+                        moves: day.moves_for(s.pnrs),
                     };
                 }
-                let mut blocks = day.pnr_blocks(&s.pnrs);
+                let mut blocks = day.pnr_blocks(s.pnrs);
                 for &i in &s.municipalities {
                     blocks |= munis[i];
                 }
@@ -230,7 +231,7 @@ impl FilterSet {
                 }
                 Selection {
                     blocks,
-                    moves: day.moves_for(&s.pnrs),
+                    moves: day.moves_for(s.pnrs),
                 }
             })
             .collect()
@@ -278,7 +279,8 @@ mod tests {
                 ..Default::default()
             },
         };
-        let set = FilterSet::compile(&[sub("a", &[101, 851]), sub("b", &[851])]).unwrap();
+        let subs = [sub("a", &[101, 851]), sub("b", &[851])];
+        let set = FilterSet::compile(&subs).unwrap();
         assert_eq!(set.distinct_predicates(), 3);
         assert!(FilterSet::compile(&[sub("a", &[1]), sub("a", &[2])]).is_err());
     }

@@ -78,13 +78,19 @@ impl PersonSource for Replica {
     }
 }
 
-/// The engine's view of a registry's filters.
+/// The engine's view of a registry's filters (copied: for a few subscribers, e.g. an initial
+/// load's).
 pub fn subscriber_of(id: &str, f: &Filters) -> Result<Subscriber, EngineError> {
+    subscriber_from(id, f.clone())
+}
+
+/// The engine's view of a registry's filters, taking them (PNR sets are moved, not copied).
+fn subscriber_from(id: &str, f: Filters) -> Result<Subscriber, EngineError> {
     Ok(Subscriber {
         id: SubscriberId::new(id)?,
         filters: SubscriberFilters {
-            pnrs: f.pnrs.clone(),
-            municipalities: f.municipalities.clone(),
+            pnrs: f.pnrs,
+            municipalities: f.municipalities,
             ages: f
                 .ages
                 .iter()
@@ -99,10 +105,11 @@ pub fn subscriber_of(id: &str, f: &Filters) -> Result<Subscriber, EngineError> {
     })
 }
 
-fn subscribers_of(registry: &Registry) -> Result<Vec<Subscriber>, EngineError> {
+/// Every subscriber of a registry, consumed: a delivery holds each PNR set once.
+fn subscribers_of(registry: Registry) -> Result<Vec<Subscriber>, EngineError> {
     registry
-        .subscribers()
-        .map(|(id, f)| subscriber_of(id.as_str(), f))
+        .into_subscribers()
+        .map(|(id, f)| subscriber_from(id.as_str(), f))
         .collect()
 }
 
@@ -212,7 +219,8 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
     }
     let _outbox_lock = lock_outbox(&req.outbox)?;
     let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
-    let filters = FilterSet::compile(&subscribers_of(&registry)?)?;
+    let subscribers = subscribers_of(registry)?;
+    let filters = FilterSet::compile(&subscribers)?;
     let day = DayIndex::build(extract, &replica, req.matching, &req.extract)?;
     let selections = filters.evaluate(&day);
     let path = DailyManifest::path(&req.outbox, proddto, &report.opgavenr);

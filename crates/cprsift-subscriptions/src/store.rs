@@ -252,26 +252,45 @@ impl Store {
             )));
         }
         let pnr_path = gen_dir.join(PNR_FILE);
-        let pnr_bytes = fs::read(&pnr_path).map_err(|e| SubscriptionError::io(&pnr_path, e))?;
-        if pnr_bytes.len() as u64 != manifest.pnr_file.bytes
-            || hex::encode(Sha256::digest(&pnr_bytes)) != manifest.pnr_file.sha256
+        let file = File::open(&pnr_path).map_err(|e| SubscriptionError::io(&pnr_path, e))?;
+        let mut pnrs = PnrReader {
+            inner: io::BufReader::with_capacity(1 << 16, file),
+            sha: Sha256::new(),
+            position: 0,
+        };
+        let mut registry = Registry::new();
+        let mut previous: Option<SubscriberId> = None;
+        // The first problem of a subscriber's entry; judged after the file's checksum (a
+        // damaged pnrs.bin is told as such, not as an unreadable bitmap).
+        let mut problem: Option<String> = None;
+        for stored in manifest.subscribers {
+            let id = SubscriberId::new(&stored.id).map_err(|e| bad(e.to_string()))?;
+            if previous.as_ref().is_some_and(|p| *p >= id) {
+                return Err(bad(format!("subscriber \"{id}\" is out of order or twice")));
+            }
+            match stored_filters(&stored, &mut pnrs) {
+                Ok(filters) => {
+                    registry.insert(id.clone(), filters);
+                }
+                Err(StoredProblem::Io(e)) => return Err(SubscriptionError::io(&pnr_path, e)),
+                Err(StoredProblem::Invalid(detail)) => {
+                    problem = Some(format!("subscriber \"{id}\": {detail}"));
+                    break;
+                }
+            }
+            previous = Some(id);
+        }
+        io::copy(&mut pnrs, &mut io::sink()).map_err(|e| SubscriptionError::io(&pnr_path, e))?;
+        if pnrs.position != manifest.pnr_file.bytes
+            || hex::encode(pnrs.sha.finalize()) != manifest.pnr_file.sha256
         {
             return Err(SubscriptionError::corrupt(
                 &pnr_path,
                 "its size or SHA-256 differs from the manifest's",
             ));
         }
-        let mut registry = Registry::new();
-        let mut previous: Option<SubscriberId> = None;
-        for stored in manifest.subscribers {
-            let id = SubscriberId::new(&stored.id).map_err(|e| bad(e.to_string()))?;
-            if previous.as_ref().is_some_and(|p| *p >= id) {
-                return Err(bad(format!("subscriber \"{id}\" is out of order or twice")));
-            }
-            let filters = stored_filters(&stored, &pnr_bytes)
-                .map_err(|detail| bad(format!("subscriber \"{id}\": {detail}")))?;
-            registry.insert(id.clone(), filters);
-            previous = Some(id);
+        if let Some(detail) = problem {
+            return Err(bad(detail));
         }
         Ok(registry)
     }
@@ -390,20 +409,69 @@ fn encode(generation: u64, registry: &Registry) -> (Vec<u8>, Vec<u8>) {
     (json, pnr_bytes)
 }
 
-/// Rebuilds one subscriber's filters from its manifest entry, checking every value.
-fn stored_filters(stored: &StoredSubscriber, pnr_bytes: &[u8]) -> Result<Filters, String> {
+/// pnrs.bin read front to back and hashed on the way, so a store loads without holding a
+/// second copy of its PNR sets (the bitmaps lie in manifest order, as [`encode`] writes them).
+struct PnrReader {
+    inner: io::BufReader<File>,
+    sha: Sha256,
+    position: u64,
+}
+
+impl io::Read for PnrReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+/// Why a stored subscriber cannot be rebuilt.
+enum StoredProblem {
+    /// Reading pnrs.bin failed.
+    Io(io::Error),
+    /// The entry or its bitmap breaks the store's rules.
+    Invalid(String),
+}
+
+impl From<String> for StoredProblem {
+    fn from(detail: String) -> Self {
+        StoredProblem::Invalid(detail)
+    }
+}
+
+impl From<&str> for StoredProblem {
+    fn from(detail: &str) -> Self {
+        StoredProblem::Invalid(detail.to_owned())
+    }
+}
+
+/// Rebuilds one subscriber's filters from its manifest entry, checking every value; its PNR
+/// bitmap is the next one in `pnrs`.
+fn stored_filters(
+    stored: &StoredSubscriber,
+    pnrs: &mut PnrReader,
+) -> Result<Filters, StoredProblem> {
+    use io::Read as _;
     let mut filters = Filters {
         no_filter: stored.no_filter,
         ..Filters::default()
     };
     if let Some(slice) = &stored.pnr {
-        let range = usize::try_from(slice.offset)
-            .ok()
-            .zip(usize::try_from(slice.offset.saturating_add(slice.bytes)).ok())
-            .and_then(|(start, end)| pnr_bytes.get(start..end))
-            .ok_or("its PNR bitmap lies outside pnrs.bin")?;
-        filters.pnrs = RoaringBitmap::deserialize_from(range)
+        let gap = slice
+            .offset
+            .checked_sub(pnrs.position)
+            .ok_or("its PNR bitmap overlaps the one before it in pnrs.bin")?;
+        let skipped = io::copy(&mut pnrs.take(gap), &mut io::sink()).map_err(StoredProblem::Io)?;
+        let mut part = pnrs.take(slice.bytes);
+        if skipped != gap {
+            return Err("its PNR bitmap lies outside pnrs.bin".into());
+        }
+        filters.pnrs = RoaringBitmap::deserialize_from(&mut part)
             .map_err(|e| format!("its PNR bitmap is unreadable: {e}"))?;
+        if part.limit() != 0 {
+            return Err("its PNR bitmap is shorter than the manifest says".into());
+        }
         if filters.pnrs.len() != slice.count {
             return Err("its PNR count differs from the manifest's".into());
         }
