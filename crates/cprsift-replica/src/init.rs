@@ -11,9 +11,7 @@ use crate::dir::{self, Applied, Lock, Manifest, SegmentInfo, Steps};
 use crate::error::ReplicaError;
 use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
 use crate::index::{encode, key_of, ENTRY_BYTES};
-use crate::stored::{
-    append_person, check_strict, input_error, open_extract, opgavenr_of, proddto_of,
-};
+use crate::stored::{append_person, check_strict, open_extract, opgavenr_of, proddto_of};
 
 /// How `init` reads the extract.
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,9 +44,11 @@ pub struct InitReport {
 /// About this much input per unit of parallel work.
 const CHUNK_BYTES: usize = 8 << 20;
 
-/// Builds a replica in `dir` (new, or empty) from the full extract at `extract_path`. The
-/// extract is checked first (strict: any error and nothing is created); then one parallel pass
-/// stores every block with its 003 record(s) and builds the index.
+/// Builds a replica in `dir` (new, or empty) from the full extract at `extract_path`, in one
+/// parallel pass that validates and stores every block with its 003 record(s) and builds the
+/// index. Strict: when the pass meets anything `Extract::check` would reject, `check` gives the
+/// verdict and the report; an invalid extract leaves nothing behind (a directory this call
+/// created is removed).
 pub fn init(
     extract_path: &Path,
     dir: &Path,
@@ -58,12 +58,11 @@ pub fn init(
     let extract = open_extract(&map, extract_path, opts.extract)?;
     let proddto = proddto_of(&extract, extract_path)?;
     let opgavenr = opgavenr_of(&extract, extract_path)?;
-    let warnings = check_strict(&extract, extract_path)?;
     let created = prepare_dir(dir)?;
-    let _lock = Lock::take(dir)?;
-    let result = build(&extract, extract_path, dir, proddto, opgavenr);
+    let result =
+        Lock::take(dir).and_then(|_lock| build(&extract, extract_path, dir, proddto, opgavenr));
     match result {
-        Ok(manifest) => Ok(InitReport {
+        Ok((manifest, warnings)) => Ok(InitReport {
             persons: manifest.persons,
             input_bytes: map.len() as u64,
             segment_bytes: manifest.segment_bytes(),
@@ -115,24 +114,58 @@ fn prepare_dir(dir: &Path) -> Result<bool, ReplicaError> {
     Ok(false)
 }
 
-/// One chunk's stored bytes and its (unsorted) index entries, offsets relative to the chunk.
-type ChunkOut = (Vec<u8>, Vec<[u8; ENTRY_BYTES]>);
+/// What one chunk contributes: stored bytes, (unsorted) index entries with offsets relative
+/// to the chunk, records counted, warnings, and whether anything was invalid.
+#[derive(Default)]
+struct ChunkOut {
+    bytes: Vec<u8>,
+    entries: Vec<[u8; ENTRY_BYTES]>,
+    records: u64,
+    warnings: u64,
+    invalid: bool,
+}
 
+/// Validates and stores the blocks of one chunk; stops at the first invalid block.
 fn store_chunk(
     blocks: Blocks<'_>,
     tail: &TailIndex<'_>,
-    extract: &Extract<'_>,
     path: &Path,
 ) -> Result<ChunkOut, ReplicaError> {
-    let mut bytes = Vec::new();
-    let mut entries = Vec::new();
-    for block in blocks {
-        let block = block.map_err(|e| input_error(extract, path, e))?;
-        let offset = bytes.len() as u64;
-        let appended = append_person(&mut bytes, &block, tail, path)?;
-        entries.push(encode(&appended.entry, &appended.at(0, offset)));
+    let mut out = ChunkOut::default();
+    for item in blocks {
+        let block = match item {
+            Ok(b) if b.validate(|_| out.warnings += 1).is_ok() => b,
+            _ => {
+                out.invalid = true;
+                return Ok(out);
+            }
+        };
+        out.records += u64::from(block.record_count());
+        let offset = out.bytes.len() as u64;
+        let appended = append_person(&mut out.bytes, &block, tail, path)?;
+        out.entries
+            .push(encode(&appended.entry, &appended.at(0, offset)));
     }
-    Ok((bytes, entries))
+    Ok(out)
+}
+
+/// The checks of [`Extract::check`] outside the person blocks: receipts, the 003 tail and the
+/// 910 records read cleanly, tail records have a PNR, and 999 TAELLER equals the records.
+fn edges_valid(extract: &Extract<'_>, block_records: u64) -> bool {
+    let mut counted = block_records;
+    for (records, is_tail) in [(extract.receipts(), false), (extract.tail(), true)] {
+        for record in records {
+            let Ok(r) = record else { return false };
+            counted += 1;
+            if r.check_fields().is_err() || (is_tail && r.pnr().is_none()) {
+                return false;
+            }
+        }
+    }
+    let trailer_ok = extract
+        .trailer()
+        .all(|r| r.is_ok_and(|r| r.check_fields().is_ok()));
+    trailer_ok && extract.taeller() == Some(counted)
 }
 
 fn build(
@@ -141,7 +174,7 @@ fn build(
     dir: &Path,
     proddto: chrono::NaiveDate,
     opgavenr: String,
-) -> Result<Manifest, ReplicaError> {
+) -> Result<(Manifest, u64), ReplicaError> {
     let mut steps = Steps::new(None);
     dir::collect_garbage(dir, None, &mut steps)?;
     let generation = 1;
@@ -152,25 +185,44 @@ fn build(
     let chunks = extract.block_chunks(parts);
     let tail = extract.tail_index();
     let mut entries: Vec<[u8; ENTRY_BYTES]> = Vec::new();
+    let (mut records, mut warnings, mut invalid) = (0u64, 0u64, false);
     // Bounded windows of chunks in parallel, written in input order: memory stays at about
     // window x chunk size, and the segment is the same whatever the thread count.
     for window in chunks.chunks(threads * 2) {
         let outs: Vec<Result<ChunkOut, ReplicaError>> = window
             .par_iter()
-            .map(|blocks| store_chunk(blocks.clone(), &tail, extract, path))
+            .map(|blocks| store_chunk(blocks.clone(), &tail, path))
             .collect();
         for out in outs {
-            let (bytes, chunk_entries) = out?;
-            let base = segment.append(&bytes)?;
-            entries.extend(chunk_entries.into_iter().map(|mut raw| {
+            let out = out?;
+            records += out.records;
+            warnings += out.warnings;
+            invalid |= out.invalid;
+            let base = segment.append(&out.bytes)?;
+            entries.extend(out.entries.into_iter().map(|mut raw| {
                 let offset = crate::index::decode(&raw).1.offset + base;
                 raw[6..12].copy_from_slice(&offset.to_le_bytes()[..6]);
                 raw
             }));
         }
+        if invalid {
+            break;
+        }
+    }
+    entries.par_sort_unstable_by_key(|raw| key_of(raw));
+    let duplicates = entries.windows(2).any(|w| key_of(&w[0]) == key_of(&w[1]));
+    if invalid || duplicates || !edges_valid(extract, records) {
+        // The full check decides and reports; it finds an error wherever this pass did.
+        warnings = check_strict(extract, path)?;
+        if invalid {
+            // The pass stopped early: never commit what it stored.
+            return Err(ReplicaError::Corrupt {
+                path: path.to_path_buf(),
+                reason: "a block failed validation that the full check accepted".into(),
+            });
+        }
     }
     let segment_bytes = segment.finish()?;
-    entries.par_sort_unstable_by_key(|raw| key_of(raw));
     let mut gen = NewGeneration::start(dir, generation)?;
     for raw in &entries {
         gen.push(raw)?;
@@ -198,7 +250,7 @@ fn build(
             new_persons: persons,
         }],
     };
-    gen.commit(manifest, &mut steps)
+    Ok((gen.commit(manifest, &mut steps)?, warnings))
 }
 
 /// The file's name without its directory, for the manifest's history.
