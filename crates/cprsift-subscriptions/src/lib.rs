@@ -16,6 +16,7 @@
 
 mod error;
 mod filters;
+mod pnr_arrays;
 mod pnr_list;
 mod registry;
 mod store;
