@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::day::DayIndex;
 use crate::error::EngineError;
 use crate::filters::{FilterSet, PnrMove, Selection, SubscriberId};
+use crate::lenient::{SetAside, SetAsideBlocks};
 use crate::output::{
     private_dir, publish, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions,
     StagedFile,
@@ -157,6 +158,13 @@ pub struct DailyManifest {
     pub skipped_empty: Vec<String>,
     /// PNR subscriptions that move after this delivery (masked).
     pub pnr_moves: Vec<ReportedMove>,
+    /// Lenient mode: the person blocks set aside (not delivered), in input order.
+    #[serde(default)]
+    pub set_aside: Vec<SetAside>,
+    /// Lenient mode: the reject file holding them, relative to the outbox; none when nothing
+    /// was set aside.
+    #[serde(default)]
+    pub reject_file: Option<String>,
 }
 
 impl DailyManifest {
@@ -164,6 +172,14 @@ impl DailyManifest {
     pub fn path(outbox: &Path, proddto: NaiveDate, opgavenr: &str) -> PathBuf {
         runs_dir(outbox).join(format!(
             "D{}.L{opgavenr}.manifest.json",
+            proddto.format("%Y%m%d")
+        ))
+    }
+
+    /// The reject file's path for a day: `<outbox>/_runs/D<YYYYMMDD>.L<OPGAVENR>.rejected`.
+    pub fn reject_path(outbox: &Path, proddto: NaiveDate, opgavenr: &str) -> PathBuf {
+        runs_dir(outbox).join(format!(
+            "D{}.L{opgavenr}.rejected",
             proddto.format("%Y%m%d")
         ))
     }
@@ -201,6 +217,29 @@ pub fn write_daily(
     outbox: &Path,
     options: &DailyOptions,
     extract_path: &Path,
+) -> Result<DailyManifest, EngineError> {
+    let none = SetAsideBlocks::default();
+    write_daily_lenient(
+        day,
+        filters,
+        selections,
+        outbox,
+        options,
+        extract_path,
+        &none,
+    )
+}
+
+/// [`write_daily`] of a day whose malformed blocks were set aside (lenient mode): before the
+/// manifest, the reject file is written next to it, and the manifest lists what was set aside.
+pub(crate) fn write_daily_lenient(
+    day: &DayIndex<'_>,
+    filters: &FilterSet<'_>,
+    selections: &[Selection],
+    outbox: &Path,
+    options: &DailyOptions,
+    extract_path: &Path,
+    set_aside: &SetAsideBlocks,
 ) -> Result<DailyManifest, EngineError> {
     let opgavenr = opgavenr_text(day.extract().opgavenr(), extract_path)?;
     let name = options
@@ -240,6 +279,8 @@ pub fn write_daily(
         files: Vec::new(),
         skipped_empty: Vec::new(),
         pnr_moves: Vec::new(),
+        set_aside: set_aside.entries.clone(),
+        reject_file: None,
     };
     for ((id, sel), file) in filters.ids().iter().zip(selections).zip(written) {
         match file {
@@ -251,18 +292,32 @@ pub fn write_daily(
             .extend(sel.moves.iter().map(|m| ReportedMove::new(id, m)));
     }
     let path = DailyManifest::path(outbox, day.proddto(), &manifest.opgavenr);
+    let runs = runs_dir(outbox);
+    private_dir(&runs)?;
+    if !set_aside.entries.is_empty() {
+        let reject = DailyManifest::reject_path(outbox, day.proddto(), &manifest.opgavenr);
+        let name = file_name_of(&reject);
+        let extract_name = extract_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = set_aside.reject_file(day.extract().input(), &extract_name);
+        write_whole(&runs, &name, &bytes)?;
+        manifest.reject_file = Some(format!("_runs/{name}"));
+    }
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Outbox {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    let runs = runs_dir(outbox);
-    private_dir(&runs)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    write_whole(&runs, &file_name, &json)?;
+    write_whole(&runs, &file_name_of(&path), &json)?;
     Ok(manifest)
+}
+
+/// The last component of a path, as text.
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Writes one subscriber's data file and `.metadata` as staged (temporary) files.

@@ -15,6 +15,7 @@ use roaring::RoaringBitmap;
 
 use crate::error::EngineError;
 use crate::filters::{AgeRange, EventCode, PnrMove};
+use crate::lenient::SetAsideBlocks;
 
 /// The replica's state before today's extract is applied, as the daily filters need it.
 pub trait PriorState: Sync {
@@ -152,6 +153,18 @@ impl<'a> DayIndex<'a> {
         options: MatchOptions,
         path: &Path,
     ) -> Result<DayIndex<'a>, EngineError> {
+        Self::build_without(extract, prior, options, path, &SetAsideBlocks::default())
+    }
+
+    /// [`DayIndex::build`] leaving out the blocks set aside in lenient mode: the index, block
+    /// numbers and every file hold only the others.
+    pub(crate) fn build_without(
+        extract: Extract<'a>,
+        prior: &dyn PriorState,
+        options: MatchOptions,
+        path: &Path,
+        set_aside: &SetAsideBlocks,
+    ) -> Result<DayIndex<'a>, EngineError> {
         let input = extract.input();
         let proddto = extract.proddto().ok_or_else(|| EngineError::Outbox {
             path: path.to_path_buf(),
@@ -162,6 +175,13 @@ impl<'a> DayIndex<'a> {
             .into_par_iter()
             .map(|chunk| {
                 chunk
+                    .filter(|b| {
+                        let start = match b {
+                            Ok(b) => b.offset(),
+                            Err(e) => e.position.offset as usize,
+                        };
+                        !set_aside.contains_start(start)
+                    })
                     .map(|b| {
                         b.map(|b| scan(b, input, proddto, prior, options))
                             .map_err(|e| EngineError::Input {

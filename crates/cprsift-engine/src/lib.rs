@@ -20,6 +20,7 @@ mod day;
 mod error;
 mod filters;
 mod initial;
+mod lenient;
 mod output;
 mod run;
 
@@ -35,6 +36,7 @@ pub use initial::{
     initial_file_base, initial_manifest_path, write_initial_load, InitialLoadOptions,
     InitialManifest, PersonSource, StoredPersonView, DEFAULT_SHARD_SIZE,
 };
+pub use lenient::SetAside;
 pub use output::{FileDigest, FileMetadata, OutputOptions};
 pub use run::{
     deliver, initial_load, subscriber_of, DeliverRequest, DeliveryOutcome, DeliveryReport,

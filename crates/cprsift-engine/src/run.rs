@@ -18,7 +18,9 @@ use cprsift_mmap::MappedFile;
 use cprsift_replica::{Replica, ReplicaError, Sequence};
 use cprsift_subscriptions::{Filters, Registry, Source, SubscriptionError};
 
-use crate::daily::{opgavenr_text, write_daily, DailyManifest, DailyOptions, ReportedMove};
+use crate::daily::{
+    opgavenr_text, render_daily, write_daily_lenient, DailyManifest, DailyOptions, ReportedMove,
+};
 use crate::day::{DayIndex, MatchOptions, PriorState};
 use crate::error::EngineError;
 use crate::filters::{AgeRange, FilterSet, Subscriber, SubscriberFilters, SubscriberId};
@@ -26,7 +28,8 @@ use crate::initial::{
     initial_manifest_path, write_initial_load, InitialLoadOptions, InitialManifest, PersonSource,
     StoredPersonView,
 };
-use crate::output::{lock_outbox, read_manifest};
+use crate::lenient::{set_aside, SetAside, SetAsideBlocks};
+use crate::output::{lock_outbox, private_dir, read_manifest, runs_dir, AtomicFile};
 
 impl From<ReplicaError> for EngineError {
     fn from(e: ReplicaError) -> EngineError {
@@ -132,6 +135,9 @@ pub struct DeliverRequest {
     pub daily: DailyOptions,
     /// Apply the extract to the replica after delivering.
     pub apply: bool,
+    /// Lenient mode (SEMANTICS.md §6): a malformed person block is set aside into the run's
+    /// reject file and the rest is delivered; errors of the file itself still stop the run.
+    pub lenient: bool,
 }
 
 /// What a nightly run did.
@@ -170,6 +176,10 @@ pub struct DeliveryReport {
     pub moves_committed: bool,
     /// True when the extract was applied to the replica by this run.
     pub applied: bool,
+    /// Lenient mode: the person blocks set aside (neither delivered nor applied).
+    pub set_aside: Vec<SetAside>,
+    /// Lenient mode: the reject file holding them, when any.
+    pub reject_file: Option<PathBuf>,
 }
 
 /// Runs the nightly delivery (see the module documentation).
@@ -180,13 +190,17 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
         error,
     })?;
     let check = extract.check();
-    if !check.is_valid() {
+    let rejected = if check.is_valid() {
+        SetAsideBlocks::default()
+    } else if req.lenient {
+        set_aside(&extract, &check, &req.extract)?
+    } else {
         return Err(EngineError::Invalid {
             path: req.extract.clone(),
             errors: check.errors,
             count: check.error_count,
         });
-    }
+    };
     let opgavenr = opgavenr_text(extract.opgavenr(), &req.extract)?;
     let proddto = extract.proddto().ok_or_else(|| EngineError::Outbox {
         path: req.extract.clone(),
@@ -204,6 +218,8 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
         pnr_moves: Vec::new(),
         moves_committed: false,
         applied: false,
+        set_aside: Vec::new(),
+        reject_file: None,
     };
     match replica.sequence(extract.proddto_forrig(), proddto) {
         Sequence::Gap => {
@@ -221,7 +237,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
     let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
     let subscribers = subscribers_of(registry)?;
     let filters = FilterSet::compile(&subscribers)?;
-    let day = DayIndex::build(extract, &replica, req.matching, &req.extract)?;
+    let day = DayIndex::build_without(extract, &replica, req.matching, &req.extract, &rejected)?;
     let selections = filters.evaluate(&day);
     let path = DailyManifest::path(&req.outbox, proddto, &report.opgavenr);
     let manifest = match read_manifest::<DailyManifest>(&path)? {
@@ -239,13 +255,14 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
         }
         None => {
             report.outcome = DeliveryOutcome::Delivered;
-            write_daily(
+            write_daily_lenient(
                 &day,
                 &filters,
                 &selections,
                 &req.outbox,
                 &req.daily,
                 &req.extract,
+                &rejected,
             )?
         }
     };
@@ -283,13 +300,22 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
                 .collect()
         }
     }
+    report.set_aside = manifest.set_aside.clone();
+    report.reject_file = manifest.reject_file.as_ref().map(|f| req.outbox.join(f));
     report.manifest_path = Some(path);
     report.manifest = Some(manifest);
+    // With blocks set aside, the replica gets the rest: the day as a no-filter subscriber
+    // would receive it (000, the accepted blocks, their 003 records, 999 recounted).
+    let applied_file = if rejected.entries.is_empty() {
+        req.extract.clone()
+    } else {
+        write_accepted(&day, &req.outbox, &report.opgavenr)?
+    };
     drop(day);
     if req.apply {
         cprsift_replica::apply(
             &req.replica,
-            std::slice::from_ref(&req.extract),
+            std::slice::from_ref(&applied_file),
             cprsift_replica::ApplyOptions {
                 extract: req.extract_options,
                 ..Default::default()
@@ -298,6 +324,27 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
         report.applied = true;
     }
     Ok(report)
+}
+
+/// Writes the accepted part of a lenient day as an extract for the replica:
+/// `<outbox>/_runs/D<YYYYMMDD>.L<OPGAVENR>.accepted` (0600).
+fn write_accepted(
+    day: &DayIndex<'_>,
+    outbox: &std::path::Path,
+    opgavenr: &str,
+) -> Result<PathBuf, EngineError> {
+    let runs = runs_dir(outbox);
+    private_dir(&runs)?;
+    let name = format!("D{}.L{opgavenr}.accepted", day.proddto().format("%Y%m%d"));
+    let mut file = AtomicFile::create(&runs, &name, None)?;
+    render_daily(
+        day,
+        day.all_blocks(),
+        cprsift_format::write::Terminator::Lf,
+        &mut |b| file.write_all(b),
+    )?;
+    file.commit()?;
+    Ok(runs.join(name))
 }
 
 /// An initial load for one or more new subscribers.

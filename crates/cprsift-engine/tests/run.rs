@@ -23,6 +23,7 @@ fn request(dir: &Path, extract: &Path, apply: bool) -> DeliverRequest {
         matching: Default::default(),
         daily: Default::default(),
         apply,
+        lenient: false,
     }
 }
 

@@ -72,6 +72,10 @@ pub struct Args {
     /// Treat record types the specification does not define as errors everywhere.
     #[arg(long)]
     strict_unknown: bool,
+    /// Set malformed person blocks aside into the run's reject file and deliver the rest
+    /// (errors of the file itself still stop the run).
+    #[arg(long)]
+    lenient: bool,
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
@@ -109,6 +113,7 @@ pub fn run(args: Args) -> CommandResult {
             skip_empty: args.skip_empty,
         },
         apply: args.apply,
+        lenient: args.lenient,
     };
     let report = deliver(&request).map_err(engine_failure)?;
     if args.json {
@@ -155,6 +160,25 @@ fn print_human(r: &DeliveryReport) {
     };
     for m in &r.pnr_moves {
         println!("pnr move:  {} {} -> {} {verb}", m.subscriber, m.from, m.to);
+    }
+    if !r.set_aside.is_empty() {
+        println!(
+            "set aside: {} malformed person block(s), neither delivered nor applied",
+            r.set_aside.len()
+        );
+        if let Some(p) = &r.reject_file {
+            println!("rejects:   {}", p.display());
+        }
+        const SHOWN: usize = 20;
+        for s in r.set_aside.iter().take(SHOWN) {
+            println!("  [{}] {}", s.category, s.reason);
+        }
+        if r.set_aside.len() > SHOWN {
+            println!(
+                "  ... {} more in the reject file",
+                r.set_aside.len() - SHOWN
+            );
+        }
     }
     if r.warnings > 0 {
         println!(

@@ -126,6 +126,56 @@ fn deliver_writes_every_subscriber_then_applies_then_refuses_to_redeliver() {
 }
 
 #[test]
+fn lenient_sets_a_malformed_block_aside_and_delivers_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    // The first person's 002 KOMKOD is not numeric.
+    let day = extract(
+        "20240301",
+        "20240229",
+        &[("0101801234", "01X1"), ("0303803456", "0101")],
+    );
+    std::fs::write(dir.path().join("bad.txt"), day).unwrap();
+    let strict = deliver(dir.path(), "bad.txt", &[]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("bad-numeric"));
+    assert!(!dir.path().join("outbox/all").exists());
+    let out = deliver(dir.path(), "bad.txt", &["--lenient", "--apply"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("set aside: 1 malformed person block(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[bad-numeric]") && stdout.contains("010180-xxxx"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("0101801234"), "{stdout}");
+    let all = std::fs::read(dir.path().join("outbox/all/D240301.L110901")).unwrap();
+    assert!(!all.windows(10).any(|w| w == b"0101801234"));
+    assert!(all.windows(10).any(|w| w == b"0303803456"));
+    let reject = dir.path().join("outbox/_runs/D20240301.L110901.rejected");
+    let text = std::fs::read(&reject).unwrap();
+    let block = b"0010101801234          01\n002010180123401X1\n0990101801234200111190000A01\n";
+    assert!(
+        text.windows(block.len()).any(|w| w == block),
+        "block verbatim"
+    );
+    let status = cprsift(&[
+        "replica",
+        "status",
+        "--replica",
+        dir.path().join("replica").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("2024-03-01"));
+}
+
+#[test]
 fn a_gap_or_an_invalid_extract_delivers_nothing() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
