@@ -81,10 +81,16 @@ pub fn apply(
         let current = Replica::open(dir)?;
         dir::collect_garbage(dir, Some(current.manifest()), &mut steps)?;
         let ordered = plan(&current, extract_paths, opts.extract)?;
-        drop(current);
+        let mut current = Some(current);
         let mut outcomes = Vec::new();
         for path in ordered {
-            outcomes.push(apply_one(dir, &path, opts.extract, &mut steps)?);
+            // The view opened for the plan serves the first file; later ones need the new
+            // generation.
+            let replica = match current.take() {
+                Some(r) => r,
+                None => Replica::open(dir)?,
+            };
+            outcomes.push(apply_one(replica, &path, opts.extract, &mut steps)?);
         }
         Ok(outcomes)
     })();
@@ -135,12 +141,13 @@ struct Delivered {
 }
 
 fn apply_one(
-    dir: &Path,
+    replica: Replica,
     path: &Path,
     options: ExtractOptions,
     steps: &mut Steps,
 ) -> Result<ApplyOutcome, ReplicaError> {
-    let replica = Replica::open(dir)?;
+    let dir = replica.dir().to_path_buf();
+    let dir = dir.as_path();
     let map = MappedFile::open(path).map_err(ReplicaError::io(path))?;
     let extract = open_extract(&map, path, options)?;
     let proddto = proddto_of(&extract, path)?;

@@ -13,6 +13,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use fs2::FileExt;
@@ -228,13 +229,17 @@ pub(crate) fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, ReplicaErro
     Ok(bytes)
 }
 
+/// How long taking the lock waits before reporting another writer.
+pub(crate) const LOCK_GRACE: Duration = Duration::from_secs(2);
+
 /// The replica's lock, held while the value lives.
 pub(crate) struct Lock {
     _file: File,
 }
 
 impl Lock {
-    /// Takes the lock of `dir` without waiting: a second init or apply fails at once.
+    /// Takes the lock of `dir`, waiting at most [`LOCK_GRACE`]: a second init or apply fails
+    /// instead of queueing behind a running one.
     pub fn take(dir: &Path) -> Result<Lock, ReplicaError> {
         let path = dir.join(LOCK);
         let file = OpenOptions::new()
@@ -244,16 +249,24 @@ impl Lock {
             .mode(0o600)
             .open(&path)
             .map_err(ReplicaError::io(&path))?;
-        file.try_lock_exclusive().map_err(|e| {
-            if e.kind() == fs2::lock_contended_error().kind() {
-                ReplicaError::Locked {
-                    dir: dir.to_path_buf(),
+        // A short grace period: a lock can outlive its holder for a moment when a process
+        // forked between its taking and its release (the child shares the open file until it
+        // execs). A real concurrent writer holds it far longer.
+        let deadline = Instant::now() + LOCK_GRACE;
+        loop {
+            match file.try_lock_exclusive() {
+                Ok(()) => return Ok(Lock { _file: file }),
+                Err(e) if e.kind() != fs2::lock_contended_error().kind() => {
+                    return Err(ReplicaError::io(&path)(e))
                 }
-            } else {
-                ReplicaError::io(&path)(e)
+                Err(_) if Instant::now() >= deadline => {
+                    return Err(ReplicaError::Locked {
+                        dir: dir.to_path_buf(),
+                    })
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
-        })?;
-        Ok(Lock { _file: file })
+        }
     }
 }
 
