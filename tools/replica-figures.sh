@@ -34,15 +34,27 @@ CPRGEN=$SCRATCH/bin/cprgen
 : >"$OUT"
 say() { echo "$*" | tee -a "$OUT"; }
 
-# Runs a command under /usr/bin/time -v; prints "<elapsed seconds> <peak RSS KB>".
+# Runs a command under /usr/bin/time -v; prints "<elapsed seconds> <peak RSS KB> <peak anon KB>".
+# Peak RSS counts the mapped input's page-cache pages; peak anon (RssAnon, sampled every 0.1 s)
+# is the memory the process allocated.
 measure() {
-    local log=$SCRATCH/time.log
-    /usr/bin/time -v "$@" >"$SCRATCH/cmd.out" 2>"$log" || { cat "$SCRATCH/cmd.out" "$log" >&2; exit 1; }
+    local log=$SCRATCH/time.log anon=0 a child
+    /usr/bin/time -v "$@" >"$SCRATCH/cmd.out" 2>"$log" &
+    local tpid=$!
+    while kill -0 "$tpid" 2>/dev/null; do
+        child=$(pgrep -P "$tpid" | head -1 || true)
+        if [[ -n "$child" ]]; then
+            a=$(awk '/RssAnon/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)
+            ((${a:-0} > anon)) && anon=$a
+        fi
+        sleep 0.1
+    done
+    wait "$tpid" || { cat "$SCRATCH/cmd.out" "$log" >&2; exit 1; }
     local wall rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" |
         awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
-    echo "$wall $rss"
+    echo "$wall $rss $anon"
 }
 
 say "replica figures, preset $PRESET, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
@@ -56,20 +68,20 @@ mapfile -t DAYS < <(ls "$SCRATCH/days"/D*)
 say "cprgen days: $(for d in "${DAYS[@]}"; do printf '%s %s bytes; ' "$(basename "$d")" "$(stat -c %s "$d")"; done)"
 
 sync
-read -r t rss < <(measure "$CPRSIFT" replica init "$SCRATCH/full.txt" --replica "$SCRATCH/replica")
+read -r t rss anon < <(measure "$CPRSIFT" replica init "$SCRATCH/full.txt" --replica "$SCRATCH/replica")
 cat "$SCRATCH/cmd.out" >>"$OUT"
 "$CPRSIFT" replica status --replica "$SCRATCH/replica" --json >"$SCRATCH/status.json"
 PERSONS=$(jq .persons "$SCRATCH/status.json")
 INDEX=$(jq .index_bytes "$SCRATCH/status.json")
 SEGS=$(jq .segment_bytes "$SCRATCH/status.json")
-say "init: ${t}s, $(awk -v b="$FULL_BYTES" -v t="$t" 'BEGIN {printf "%.0f", b/1e6/t}') MB/s, peak RSS $((rss / 1024)) MiB; $PERSONS persons; index $INDEX bytes ($(awk -v i="$INDEX" -v p="$PERSONS" 'BEGIN {printf "%.1f", i/p}') per person incl. header); segments $SEGS bytes"
+say "init: ${t}s, $(awk -v b="$FULL_BYTES" -v t="$t" 'BEGIN {printf "%.0f", b/1e6/t}') MB/s, peak RSS $((rss / 1024)) MiB (anon $((anon / 1024)) MiB); $PERSONS persons; index $INDEX bytes ($(awk -v i="$INDEX" -v p="$PERSONS" 'BEGIN {printf "%.1f", i/p}') per person incl. header); segments $SEGS bytes"
 
 APPLY=()
 for d in "${DAYS[@]}"; do
     sync
-    read -r t rss < <(measure "$CPRSIFT" replica apply "$d" --replica "$SCRATCH/replica")
+    read -r t rss anon < <(measure "$CPRSIFT" replica apply "$d" --replica "$SCRATCH/replica")
     APPLY+=("$t")
-    say "apply $(basename "$d"): ${t}s, peak RSS $((rss / 1024)) MiB: $(head -1 "$SCRATCH/cmd.out")"
+    say "apply $(basename "$d"): ${t}s, peak RSS $((rss / 1024)) MiB (anon $((anon / 1024)) MiB): $(head -1 "$SCRATCH/cmd.out")"
 done
 
 rm -f "$SCRATCH/full.txt" # no longer needed; keeps the peak disk use at about twice its size
