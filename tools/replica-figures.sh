@@ -8,10 +8,6 @@
 #   PRESET=small tools/replica-figures.sh      # 100,000 persons
 #   PERSONS=6800000 tools/replica-figures.sh   # any size
 #
-# The full preset has about 149 million records: more than 999 TAELLER's 8 digits hold, so its
-# TAELLER is wrong and a strict init refuses it (counter-mismatch). 6.8 million persons (about
-# 96 million records) is the largest valid extract cprgen makes.
-#
 # Scratch data lives under $SCRATCH (default /work/scratch/replica/figures) and is deleted at the
 # end (KEEP=1 keeps it). Needs about twice the full extract's size in free disk.
 set -euo pipefail
@@ -96,12 +92,11 @@ for i in "${!DAYS[@]}"; do
     say "ratio apply/copy, $(basename "${DAYS[$i]}"): $(awk -v a="${APPLY[$i]}" -v c="$tcopy" 'BEGIN {printf "%.3f", a/c}')"
 done
 
-# Export may refuse at national scale: 999 TAELLER has 8 digits (at most 99,999,999 records).
 start=$(date +%s.%N)
 if "$CPRSIFT" replica export --replica "$SCRATCH/replica" "$SCRATCH/export.txt" >"$SCRATCH/cmd.out" 2>&1; then
     say "export: $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e-s}')s: $(cat "$SCRATCH/cmd.out")"
 else
-    say "export: refused after $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e-s}')s: $(cat "$SCRATCH/cmd.out")"
+    say "export: failed after $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e-s}')s: $(cat "$SCRATCH/cmd.out")"
 fi
 rm -f "$SCRATCH/export.txt"
 "$CPRSIFT" replica status --replica "$SCRATCH/replica" | tee -a "$OUT"

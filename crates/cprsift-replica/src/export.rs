@@ -6,15 +6,13 @@ use std::path::{Path, PathBuf};
 
 use cprsift_format::layout::fields::{r000, r999};
 use cprsift_format::layout::{R000, R999};
+use cprsift_format::taeller_of;
 use cprsift_format::write::{RecordBuilder, Terminator};
 use serde::Serialize;
 
 use crate::dir;
 use crate::error::ReplicaError;
 use crate::Replica;
-
-/// The largest count 999 TAELLER's 8 digits hold.
-const MAX_TAELLER: u64 = 99_999_999;
 
 /// What `export` wrote.
 #[derive(Clone, Debug, Serialize)]
@@ -23,7 +21,8 @@ pub struct ExportReport {
     pub path: PathBuf,
     /// Persons written.
     pub persons: u64,
-    /// Records counted in 999 TAELLER (000 and 999 excluded).
+    /// Records besides 000 and 999 (999 TAELLER holds their last eight digits when there are
+    /// more than 99,999,999: `cprsift_format::taeller_of`).
     pub records: u64,
     /// The file's size.
     pub bytes: u64,
@@ -33,7 +32,7 @@ pub struct ExportReport {
 
 /// Writes the replica in `dir` to `out` as one extract: 000 with the replica's OPGAVENR and
 /// PRODDTO and zeros as PRODDTOFORRIG, every person's block in ascending PNR order, their 003
-/// records in the same order, 999 with TAELLER. Written to a temporary file beside `out`
+/// records in the same order, 999 with TAELLER (`taeller_of`, the project's one rule). Written to a temporary file beside `out`
 /// (mode 0600), synced, and renamed into place: `out` is either absent, the old file, or whole.
 pub fn export(dir: &Path, out: &Path) -> Result<ExportReport, ReplicaError> {
     let replica = Replica::open(dir)?;
@@ -94,16 +93,9 @@ fn write_to(replica: &Replica, path: &Path) -> Result<ExportReport, ReplicaError
         Ok(())
     })();
     result.map_err(io)?;
-    if records > MAX_TAELLER {
-        return Err(ReplicaError::TooLarge {
-            path: path.to_path_buf(),
-            person: "(all)".into(),
-            reason: format!("{records} records do not fit 999 TAELLER's 8 digits"),
-        });
-    }
     let mut end = RecordBuilder::new(&R999);
     end.text(&r999::SORTFELT_10, b"9999999999")
-        .number(&r999::TAELLER, records);
+        .number(&r999::TAELLER, taeller_of(records));
     line.clear();
     end.write(&mut line, Terminator::Lf);
     put(&mut w, &line).map_err(ReplicaError::io(path))?;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use cprsift_format::{Blocks, Extract, ExtractOptions, TailIndex};
+use cprsift_format::{taeller_of, Blocks, Extract, ExtractOptions, TailIndex};
 use cprsift_mmap::MappedFile;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -165,7 +165,7 @@ fn edges_valid(extract: &Extract<'_>, block_records: u64) -> bool {
     let trailer_ok = extract
         .trailer()
         .all(|r| r.is_ok_and(|r| r.check_fields().is_ok()));
-    trailer_ok && extract.taeller() == Some(counted)
+    trailer_ok && extract.taeller() == Some(taeller_of(counted))
 }
 
 fn build(
