@@ -8,13 +8,14 @@ use chrono::NaiveDate;
 use cprsift_format::layout::fields::r999;
 use cprsift_format::layout::R999;
 use cprsift_format::write::{write_record, RecordBuilder, Terminator};
+use cprsift_subscriptions::{PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use crate::day::DayIndex;
 use crate::error::EngineError;
-use crate::filters::{FilterSet, PnrMove, Selection, SubscriberId};
+use crate::filters::{FilterSet, Selection};
 use crate::lenient::{SetAside, SetAsideBlocks};
 use crate::output::{
     private_dir, publish, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions,
@@ -125,9 +126,9 @@ pub struct ReportedMove {
 
 impl ReportedMove {
     /// The masked form of a move.
-    pub fn new(subscriber: &SubscriberId, m: &PnrMove) -> ReportedMove {
+    pub fn new(m: &PnrMove) -> ReportedMove {
         ReportedMove {
-            subscriber: subscriber.to_string(),
+            subscriber: m.subscriber.to_string(),
             from: m.from.masked().to_string(),
             to: m.to.masked().to_string(),
         }
@@ -289,7 +290,7 @@ pub(crate) fn write_daily_lenient(
         }
         manifest
             .pnr_moves
-            .extend(sel.moves.iter().map(|m| ReportedMove::new(id, m)));
+            .extend(sel.moves.iter().map(ReportedMove::new));
     }
     let path = DailyManifest::path(outbox, day.proddto(), &manifest.opgavenr);
     let runs = runs_dir(outbox);

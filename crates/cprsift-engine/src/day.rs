@@ -10,11 +10,11 @@ use chrono::NaiveDate;
 use cprsift_format::date::age_on;
 use cprsift_format::layout::fields::r099;
 use cprsift_format::{Extract, PersonBlock, Pnr, Record, RecordType};
+use cprsift_subscriptions::{AgeRange, EventCode, PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::error::EngineError;
-use crate::filters::{AgeRange, EventCode, PnrMove};
 use crate::lenient::SetAsideBlocks;
 
 /// The replica's state before today's extract is applied, as the daily filters need it.
@@ -97,13 +97,10 @@ fn is_canonical_lf(block: &PersonBlock<'_>, input: &[u8]) -> bool {
     expected == block.range().end
 }
 
-/// A record's field as a fixed array, blank-padded where the line was trimmed.
+/// A 099 record's event code. A code that is not `[A-Z][0-9]{2}` (blank, or cut short by a
+/// trimmed line) is none: no subscriber can subscribe to it.
 fn code_of(r: &Record<'_>) -> Option<EventCode> {
-    let v = r.field(&r099::HAENDELSE);
-    let mut code = [b' '; 3];
-    let p = v.present();
-    code[..p.len().min(3)].copy_from_slice(&p[..p.len().min(3)]);
-    (code != [b' '; 3]).then_some(code)
+    EventCode::from_bytes(r.field(&r099::HAENDELSE).present())
 }
 
 fn scan<'a>(
@@ -411,8 +408,9 @@ impl<'a> DayIndex<'a> {
             .map(|i| &self.changes[i])
     }
 
-    /// The PNR subscriptions among `pnrs` that move today (status 60 with PNRGAELD).
-    pub fn moves_for(&self, pnrs: &RoaringBitmap) -> Vec<PnrMove> {
+    /// The PNR subscriptions among `subscriber`'s `pnrs` that move today (status 60 with
+    /// PNRGAELD).
+    pub fn moves_for(&self, subscriber: &SubscriberId, pnrs: &RoaringBitmap) -> Vec<PnrMove> {
         if pnrs.is_empty() {
             return Vec::new();
         }
@@ -420,6 +418,7 @@ impl<'a> DayIndex<'a> {
             .iter()
             .filter_map(|k| self.change_of(k))
             .map(|c| PnrMove {
+                subscriber: subscriber.clone(),
                 from: c.from,
                 to: c.to,
             })

@@ -1,98 +1,37 @@
-//! Subscribers as the engine sees them (plain values, independent of how the registry stores
-//! them) and the [`FilterSet`]: every subscriber compiled once into references to shared
-//! predicates, so that a predicate many subscribers share (a municipality, an age range, an
-//! event code) is evaluated once per day, not once per subscriber.
+//! The [`FilterSet`]: every subscriber of the registry compiled once into references to
+//! shared predicates, so that a predicate many subscribers share (a municipality, an age range,
+//! an event code) is evaluated once per day, not once per subscriber. Subscribers are the
+//! registry's own values (`cprsift_subscriptions`): the registry is the one source of truth for
+//! what a subscriber is, and the engine borrows its ids and filters as they are.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 
-use cprsift_format::Pnr;
+use cprsift_subscriptions::{AgeRange, EventCode, Filters, PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
-use serde::Serialize;
 
 use crate::day::DayIndex;
 use crate::error::EngineError;
 
-/// A 099 HAENDELSE event code, e.g. `*b"A01"`.
-pub type EventCode = [u8; 3];
+/// One subscriber as the engine reads it: the registry's id and filters, borrowed. Implemented
+/// for the registry's borrowed pairs ([`cprsift_subscriptions::Registry::subscribers`]) and for
+/// references to its owned pairs ([`cprsift_subscriptions::Registry::into_subscribers`],
+/// collected), so that neither is converted and no PNR bitmap is copied.
+pub trait SubscriberRef<'a> {
+    /// The id and the filters.
+    fn parts(self) -> (&'a SubscriberId, &'a Filters);
+}
 
-/// A subscriber's id. Ids become folder names in the outbox, so only
-/// `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` is accepted (SEMANTICS.md §2): no id can name a path
-/// outside its own folder (`..`, `/` and leading dots are impossible).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct SubscriberId(String);
-
-impl SubscriberId {
-    /// Checks and wraps an id.
-    pub fn new(id: &str) -> Result<SubscriberId, EngineError> {
-        let b = id.as_bytes();
-        let ok = !b.is_empty()
-            && b.len() <= 64
-            && b[0].is_ascii_alphanumeric()
-            && b[1..]
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
-        if ok {
-            Ok(SubscriberId(id.to_string()))
-        } else {
-            Err(EngineError::BadSubscriberId { id: id.to_string() })
-        }
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
+impl<'a> SubscriberRef<'a> for (&'a SubscriberId, &'a Filters) {
+    fn parts(self) -> (&'a SubscriberId, &'a Filters) {
+        self
     }
 }
 
-impl fmt::Display for SubscriberId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl<'a> SubscriberRef<'a> for &'a (SubscriberId, Filters) {
+    fn parts(self) -> (&'a SubscriberId, &'a Filters) {
+        (&self.0, &self.1)
     }
-}
-
-/// An age range in whole years, both ends inclusive (SEMANTICS.md §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AgeRange {
-    /// First age in the range.
-    pub start: u16,
-    /// Last age in the range.
-    pub end: u16,
-}
-
-/// One subscriber's SF6002 filters, as plain values.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SubscriberFilters {
-    /// Subscribed PNRs, as [`Pnr::key`] values.
-    pub pnrs: RoaringBitmap,
-    /// Subscribed municipality codes (1-999).
-    pub municipalities: BTreeSet<u16>,
-    /// Subscribed age ranges.
-    pub ages: Vec<AgeRange>,
-    /// Subscribed event codes.
-    pub change_codes: BTreeSet<EventCode>,
-    /// Every person, whatever the other filters say.
-    pub no_filter: bool,
-}
-
-/// A subscriber: id and filters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Subscriber {
-    /// The id (its outbox folder's name).
-    pub id: SubscriberId,
-    /// The filters.
-    pub filters: SubscriberFilters,
-}
-
-/// A PNR subscription that moves from a changed PNR to its valid one (SEMANTICS.md §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PnrMove {
-    /// The changed PNR (status 60), subscribed today.
-    pub from: Pnr,
-    /// Its PNRGAELD.
-    pub to: Pnr,
 }
 
 /// What the filters chose for one subscriber on one day.
@@ -121,7 +60,7 @@ struct Compiled<'a> {
 /// subscriber. It borrows the subscribers' PNR sets.
 #[derive(Clone, Debug)]
 pub struct FilterSet<'a> {
-    ids: Vec<SubscriberId>,
+    ids: Vec<&'a SubscriberId>,
     municipalities: Vec<u16>,
     ages: Vec<AgeRange>,
     codes: Vec<EventCode>,
@@ -151,18 +90,21 @@ impl<T: Copy + Eq + std::hash::Hash> Interner<T> {
 }
 
 impl<'a> FilterSet<'a> {
-    /// Compiles subscribers (in the order given, which is the order of every result).
-    pub fn compile(subscribers: &'a [Subscriber]) -> Result<FilterSet<'a>, EngineError> {
+    /// Compiles subscribers (in the order given, which is the order of every result). A
+    /// subscriber named twice is refused.
+    pub fn compile<S: SubscriberRef<'a>>(
+        subscribers: impl IntoIterator<Item = S>,
+    ) -> Result<FilterSet<'a>, EngineError> {
         let mut seen = BTreeSet::new();
         let (mut munis, mut ages, mut codes) = (Interner::new(), Interner::new(), Interner::new());
-        let mut compiled = Vec::with_capacity(subscribers.len());
+        let mut ids = Vec::new();
+        let mut compiled = Vec::new();
         for s in subscribers {
-            if !seen.insert(&s.id) {
-                return Err(EngineError::DuplicateSubscriber {
-                    id: s.id.to_string(),
-                });
+            let (id, f) = s.parts();
+            if !seen.insert(id) {
+                return Err(EngineError::DuplicateSubscriber { id: id.to_string() });
             }
-            let f = &s.filters;
+            ids.push(id);
             compiled.push(Compiled {
                 pnrs: &f.pnrs,
                 municipalities: f.municipalities.iter().map(|&m| munis.intern(m)).collect(),
@@ -177,7 +119,7 @@ impl<'a> FilterSet<'a> {
             });
         }
         Ok(FilterSet {
-            ids: subscribers.iter().map(|s| s.id.clone()).collect(),
+            ids,
             municipalities: munis.values,
             ages: ages.values,
             codes: codes.values,
@@ -186,7 +128,7 @@ impl<'a> FilterSet<'a> {
     }
 
     /// The subscribers' ids, in order.
-    pub fn ids(&self) -> &[SubscriberId] {
+    pub fn ids(&self) -> &[&'a SubscriberId] {
         &self.ids
     }
 
@@ -212,11 +154,12 @@ impl<'a> FilterSet<'a> {
         let ages: Vec<RoaringBitmap> = self.ages.par_iter().map(|r| day.age_blocks(*r)).collect();
         self.subscribers
             .par_iter()
-            .map(|s| {
+            .zip(self.ids.par_iter())
+            .map(|(s, &id)| {
                 if s.no_filter {
                     return Selection {
                         blocks: day.all_blocks().clone(),
-                        moves: day.moves_for(s.pnrs),
+                        moves: day.moves_for(id, s.pnrs),
                     };
                 }
                 let mut blocks = day.pnr_blocks(s.pnrs);
@@ -231,7 +174,7 @@ impl<'a> FilterSet<'a> {
                 }
                 Selection {
                     blocks,
-                    moves: day.moves_for(s.pnrs),
+                    moves: day.moves_for(id, s.pnrs),
                 }
             })
             .collect()
@@ -242,6 +185,7 @@ impl<'a> FilterSet<'a> {
 mod tests {
     use super::*;
 
+    /// The engine names outbox folders after ids: the registry's id rule must keep them inside.
     #[test]
     fn ids_cannot_escape_the_outbox() {
         for good in [
@@ -271,13 +215,13 @@ mod tests {
 
     #[test]
     fn shared_predicates_are_interned() {
-        let sub = |id: &str, m: &[u16]| Subscriber {
-            id: SubscriberId::new(id).unwrap(),
-            filters: SubscriberFilters {
+        let sub = |id: &str, m: &[u16]| {
+            let filters = Filters {
                 municipalities: m.iter().copied().collect(),
                 ages: vec![AgeRange { start: 0, end: 17 }],
                 ..Default::default()
-            },
+            };
+            (SubscriberId::new(id).unwrap(), filters)
         };
         let subs = [sub("a", &[101, 851]), sub("b", &[851])];
         let set = FilterSet::compile(&subs).unwrap();

@@ -14,13 +14,14 @@ use cprsift_format::layout::fields::{r000, r099};
 use cprsift_format::layout::{R000, R099};
 use cprsift_format::write::{RecordBuilder, Terminator};
 use cprsift_format::Pnr;
+use cprsift_subscriptions::{Filters, SubscriberId};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::daily::{end_record, ManifestFile};
 use crate::error::EngineError;
-use crate::filters::{Subscriber, SubscriberId};
+use crate::filters::SubscriberRef;
 use crate::output::{private_dir, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions};
 
 /// Default shard size: 1 GiB.
@@ -106,7 +107,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(subscribers: &[Subscriber]) -> Plan {
+    fn new(subscribers: &[(&SubscriberId, &Filters)]) -> Plan {
         let mut plan = Plan {
             municipality: HashMap::new(),
             by_age: vec![Vec::new(); 1000],
@@ -114,8 +115,7 @@ impl Plan {
             pnr_union: RoaringBitmap::new(),
             pnr: Vec::new(),
         };
-        for (i, s) in subscribers.iter().enumerate() {
-            let f = &s.filters;
+        for (i, &(_, f)) in subscribers.iter().enumerate() {
             if f.no_filter {
                 plan.no_filter.push(i);
                 continue;
@@ -354,7 +354,7 @@ pub fn initial_manifest_path(
     outbox: &Path,
     date: NaiveDate,
     opgavenr: &str,
-    ids: &[SubscriberId],
+    ids: &[&SubscriberId],
 ) -> PathBuf {
     let mut sha = Sha256::new();
     for id in ids {
@@ -369,27 +369,30 @@ pub fn initial_manifest_path(
     ))
 }
 
-/// Writes initial loads for `subscribers` in one pass over `source`, then the manifest.
-pub fn write_initial_load(
+/// Writes initial loads for `subscribers` (borrowed from the registry, in output order) in one
+/// pass over `source`, then the manifest.
+pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
     source: &dyn PersonSource,
-    subscribers: &[Subscriber],
+    subscribers: impl IntoIterator<Item = S>,
     outbox: &Path,
     options: &InitialLoadOptions,
 ) -> Result<InitialManifest, EngineError> {
+    let subscribers: Vec<(&SubscriberId, &Filters)> =
+        subscribers.into_iter().map(SubscriberRef::parts).collect();
     let date = source.date();
     let opg = source.opgavenr();
     let opgavenr = crate::daily::opgavenr_text(&opg, outbox)?;
     let frame = Frame::new(date, &opg, options.output.terminator);
-    let plan = Plan::new(subscribers);
+    let plan = Plan::new(&subscribers);
     let base = initial_file_base(date, &opgavenr);
     private_dir(outbox)?;
     let mut writers = subscribers
         .iter()
-        .map(|s| {
-            let dir = outbox.join(s.id.as_str());
+        .map(|&(id, _)| {
+            let dir = outbox.join(id.as_str());
             private_dir(&dir)?;
             Ok(ShardWriter {
-                id: s.id.clone(),
+                id: id.clone(),
                 dir,
                 base: base.clone(),
                 number: 0,
@@ -426,7 +429,7 @@ pub fn write_initial_load(
         kind: "initial-load".into(),
         opgavenr: opgavenr.clone(),
         proddto: date.to_string(),
-        subscribers: subscribers.iter().map(|s| s.id.to_string()).collect(),
+        subscribers: subscribers.iter().map(|(id, _)| id.to_string()).collect(),
         files: Vec::new(),
     };
     for w in &mut writers {
@@ -437,7 +440,7 @@ pub fn write_initial_load(
         w.close(source, &frame)?;
         manifest.files.append(&mut w.files);
     }
-    let ids: Vec<SubscriberId> = subscribers.iter().map(|s| s.id.clone()).collect();
+    let ids: Vec<&SubscriberId> = subscribers.iter().map(|&(id, _)| id).collect();
     let path = initial_manifest_path(outbox, date, &opgavenr, &ids);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Outbox {
         path: path.clone(),

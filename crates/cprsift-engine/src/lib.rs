@@ -29,9 +29,7 @@ pub use daily::{
 };
 pub use day::{DayIndex, MatchOptions, PriorState};
 pub use error::EngineError;
-pub use filters::{
-    AgeRange, EventCode, FilterSet, PnrMove, Selection, Subscriber, SubscriberFilters, SubscriberId,
-};
+pub use filters::{FilterSet, Selection, SubscriberRef};
 pub use initial::{
     initial_file_base, initial_manifest_path, write_initial_load, InitialLoadOptions,
     InitialManifest, PersonSource, StoredPersonView, DEFAULT_SHARD_SIZE,
@@ -39,6 +37,6 @@ pub use initial::{
 pub use lenient::SetAside;
 pub use output::{FileDigest, FileMetadata, OutputOptions};
 pub use run::{
-    deliver, initial_load, subscriber_of, DeliverRequest, DeliveryOutcome, DeliveryReport,
-    InitialLoadReport, InitialLoadRequest,
+    deliver, initial_load, DeliverRequest, DeliveryOutcome, DeliveryReport, InitialLoadReport,
+    InitialLoadRequest,
 };

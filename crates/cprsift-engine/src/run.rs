@@ -16,14 +16,14 @@ use chrono::NaiveDate;
 use cprsift_format::{Extract, ExtractOptions, Pnr};
 use cprsift_mmap::MappedFile;
 use cprsift_replica::{Replica, ReplicaError, Sequence};
-use cprsift_subscriptions::{Filters, Registry, Source, SubscriptionError};
+use cprsift_subscriptions::{Source, SubscriberId, SubscriptionError};
 
 use crate::daily::{
     opgavenr_text, render_daily, write_daily_lenient, DailyManifest, DailyOptions, ReportedMove,
 };
 use crate::day::{DayIndex, MatchOptions, PriorState};
 use crate::error::EngineError;
-use crate::filters::{AgeRange, FilterSet, Subscriber, SubscriberFilters, SubscriberId};
+use crate::filters::FilterSet;
 use crate::initial::{
     initial_manifest_path, write_initial_load, InitialLoadOptions, InitialManifest, PersonSource,
     StoredPersonView,
@@ -79,41 +79,6 @@ impl PersonSource for Replica {
             clear_address: p.clear_address,
         })
     }
-}
-
-/// The engine's view of a registry's filters (copied: for a few subscribers, e.g. an initial
-/// load's).
-pub fn subscriber_of(id: &str, f: &Filters) -> Result<Subscriber, EngineError> {
-    subscriber_from(id, f.clone())
-}
-
-/// The engine's view of a registry's filters, taking them (PNR sets are moved, not copied).
-fn subscriber_from(id: &str, f: Filters) -> Result<Subscriber, EngineError> {
-    Ok(Subscriber {
-        id: SubscriberId::new(id)?,
-        filters: SubscriberFilters {
-            pnrs: f.pnrs,
-            municipalities: f.municipalities,
-            ages: f
-                .ages
-                .iter()
-                .map(|r| AgeRange {
-                    start: r.start,
-                    end: r.end,
-                })
-                .collect(),
-            change_codes: f.change_codes.iter().map(|c| *c.as_bytes()).collect(),
-            no_filter: f.no_filter,
-        },
-    })
-}
-
-/// Every subscriber of a registry, consumed: a delivery holds each PNR set once.
-fn subscribers_of(registry: Registry) -> Result<Vec<Subscriber>, EngineError> {
-    registry
-        .into_subscribers()
-        .map(|(id, f)| subscriber_from(id.as_str(), f))
-        .collect()
 }
 
 /// A nightly delivery.
@@ -235,8 +200,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
     }
     let _outbox_lock = lock_outbox(&req.outbox)?;
     let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
-    let subscribers = subscribers_of(registry)?;
-    let filters = FilterSet::compile(&subscribers)?;
+    let filters = FilterSet::compile(registry.subscribers())?;
     let day = DayIndex::build_without(extract, &replica, req.matching, &req.extract, &rejected)?;
     let selections = filters.evaluate(&day);
     let path = DailyManifest::path(&req.outbox, proddto, &report.opgavenr);
@@ -282,21 +246,12 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
                 lock.commit(&live)?;
             }
             report.moves_committed = true;
-            report.pnr_moves = made
-                .iter()
-                .map(|m| ReportedMove {
-                    subscriber: m.subscriber.to_string(),
-                    from: m.from.masked().to_string(),
-                    to: m.to.masked().to_string(),
-                })
-                .collect();
+            report.pnr_moves = made.iter().map(ReportedMove::new).collect();
         }
         _ => {
-            report.pnr_moves = filters
-                .ids()
+            report.pnr_moves = selections
                 .iter()
-                .zip(&selections)
-                .flat_map(|(id, s)| s.moves.iter().map(move |m| ReportedMove::new(id, m)))
+                .flat_map(|s| s.moves.iter().map(ReportedMove::new))
                 .collect()
         }
     }
@@ -377,18 +332,18 @@ pub fn initial_load(req: &InitialLoadRequest) -> Result<InitialLoadReport, Engin
     let (registry, _) = cprsift_subscriptions::load(&req.subscriptions)?;
     let mut chosen = Vec::with_capacity(req.subscribers.len());
     for id in &req.subscribers {
-        let wanted = SubscriberId::new(id)?;
-        let filters = registry
+        let wanted =
+            SubscriberId::new(id).map_err(|_| EngineError::BadSubscriberId { id: id.clone() })?;
+        let subscriber = registry
             .subscribers()
-            .find(|(rid, _)| rid.as_str() == wanted.as_str())
-            .map(|(_, f)| f)
+            .find(|(rid, _)| **rid == wanted)
             .ok_or_else(|| EngineError::UnknownSubscriber { id: id.clone() })?;
-        chosen.push(subscriber_of(id, filters)?);
+        chosen.push(subscriber);
     }
-    FilterSet::compile(&chosen)?; // refuses a subscriber named twice
+    FilterSet::compile(chosen.iter().copied())?; // refuses a subscriber named twice
     let _outbox_lock = lock_outbox(&req.outbox)?;
-    let manifest = write_initial_load(&replica, &chosen, &req.outbox, &req.options)?;
-    let ids: Vec<SubscriberId> = chosen.iter().map(|s| s.id.clone()).collect();
+    let manifest = write_initial_load(&replica, chosen.iter().copied(), &req.outbox, &req.options)?;
+    let ids: Vec<&SubscriberId> = chosen.iter().map(|&(id, _)| id).collect();
     Ok(InitialLoadReport {
         manifest_path: initial_manifest_path(
             &req.outbox,

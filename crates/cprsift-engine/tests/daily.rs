@@ -11,10 +11,11 @@ use std::path::Path;
 use common::*;
 use cprsift_engine::{
     daily_file_name, write_daily, DailyOptions, DayIndex, FilterSet, MatchOptions, OutputOptions,
-    PnrMove, Selection, Subscriber,
+    Selection,
 };
 use cprsift_format::write::{write_record, Terminator};
 use cprsift_format::{Extract, ExtractOptions, Pnr};
+use cprsift_subscriptions::PnrMove;
 
 const PRODDTO: (i32, u32, u32) = (2024, 3, 1);
 
@@ -225,6 +226,7 @@ fn pnr_change_delivers_the_new_pnr_and_moves_the_subscription() {
     assert_eq!(
         sel[0].moves,
         vec![PnrMove {
+            subscriber: subs[0].0.clone(),
             from: pnr(A),
             to: pnr(B)
         }]
@@ -494,7 +496,7 @@ fn one_and_many_threads_write_the_same_bytes() {
         });
         let mut files = Vec::new();
         for s in &subs {
-            let d = dir.path().join(s.id.as_str());
+            let d = dir.path().join(s.0.as_str());
             files.push(std::fs::read(d.join("D240301.L110901")).unwrap());
             files.push(std::fs::read(d.join("D240301.L110901.metadata")).unwrap());
         }

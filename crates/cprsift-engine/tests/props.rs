@@ -11,7 +11,7 @@ use std::path::Path;
 use common::*;
 use cprsift_engine::{
     daily_file_name, initial_file_base, write_daily, write_initial_load, DailyOptions, DayIndex,
-    FilterSet, InitialLoadOptions, MatchOptions, OutputOptions, Subscriber,
+    FilterSet, InitialLoadOptions, MatchOptions, OutputOptions,
 };
 use cprsift_format::write::Terminator;
 use cprsift_format::{Extract, ExtractOptions, Pnr};

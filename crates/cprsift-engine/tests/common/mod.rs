@@ -8,15 +8,16 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
-use cprsift_engine::{
-    AgeRange, EngineError, PersonSource, StoredPersonView, Subscriber, SubscriberFilters,
-    SubscriberId,
-};
+use cprsift_engine::{EngineError, PersonSource, StoredPersonView};
 use cprsift_format::date::age_on;
 use cprsift_format::layout::fields::{r000, r001, r002, r003, r099, r999};
 use cprsift_format::layout::{R000, R001, R002, R003, R099, R999};
 use cprsift_format::write::{write_record, RecordBuilder, Terminator};
 use cprsift_format::{Extract, ExtractOptions, Pnr, RecordType};
+use cprsift_subscriptions::{AgeRange, EventCode, Filters, SubscriberId};
+
+/// A subscriber as the registry holds it: id and filters.
+pub type Subscriber = (SubscriberId, Filters);
 
 /// A date.
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -226,22 +227,17 @@ pub fn subscriber(
     codes: &[&str],
     no_filter: bool,
 ) -> Subscriber {
-    Subscriber {
-        id: SubscriberId::new(id).unwrap(),
-        filters: SubscriberFilters {
-            pnrs: pnrs.iter().map(|p| p.key()).collect(),
-            municipalities: municipalities.iter().copied().collect(),
-            ages: ages
-                .iter()
-                .map(|&(start, end)| AgeRange { start, end })
-                .collect(),
-            change_codes: codes
-                .iter()
-                .map(|c| <[u8; 3]>::try_from(c.as_bytes()).unwrap())
-                .collect(),
-            no_filter,
-        },
-    }
+    let filters = Filters {
+        pnrs: pnrs.iter().map(|p| p.key()).collect(),
+        municipalities: municipalities.iter().copied().collect(),
+        ages: ages
+            .iter()
+            .map(|&(start, end)| AgeRange { start, end })
+            .collect(),
+        change_codes: codes.iter().map(|c| EventCode::parse(c).unwrap()).collect(),
+        no_filter,
+    };
+    (SubscriberId::new(id).unwrap(), filters)
 }
 
 /// The oracle's daily switches.
@@ -261,7 +257,7 @@ fn wants(
     proddto: NaiveDate,
     sw: OracleSwitches,
 ) -> bool {
-    let f = &s.filters;
+    let f = &s.1;
     if f.no_filter || f.pnrs.contains(block.pnr().key()) || changed_to_subscribed {
         return true;
     }
@@ -293,7 +289,7 @@ fn wants(
                 let v = r.field(&r099::HAENDELSE);
                 let mut code = [b' '; 3];
                 code[..v.present().len()].copy_from_slice(v.present());
-                &code == c
+                &code == c.as_bytes()
             })
     })
 }
@@ -315,7 +311,7 @@ pub fn oracle_daily(
         // PNRGAELD of subscribed PNRs that changed today (status 60).
         let mut changed_to = HashSet::new();
         for b in &blocks {
-            if b.status() == Some(60) && s.filters.pnrs.contains(b.pnr().key()) {
+            if b.status() == Some(60) && s.1.pnrs.contains(b.pnr().key()) {
                 if let Some(y) = b.pnr_gaeld() {
                     changed_to.insert(y);
                 }
@@ -326,7 +322,7 @@ pub fn oracle_daily(
             .filter(|b| wants(s, b, changed_to.contains(&b.pnr()), before, proddto, sw))
             .collect();
         if skip_empty && chosen.is_empty() {
-            out.push((s.id.to_string(), None));
+            out.push((s.0.to_string(), None));
             continue;
         }
         let chosen_pnrs: HashSet<Pnr> = chosen.iter().map(|b| b.pnr()).collect();
@@ -349,7 +345,7 @@ pub fn oracle_daily(
         end.text(&r999::SORTFELT_10, b"9999999999")
             .number(&r999::TAELLER, count);
         end.write(&mut file, sw.terminator);
-        out.push((s.id.to_string(), Some(file)));
+        out.push((s.0.to_string(), Some(file)));
     }
     out
 }
@@ -380,7 +376,7 @@ pub fn oracle_initial(
     };
     let mut result = Vec::new();
     for s in subscribers {
-        let f = &s.filters;
+        let f = &s.1;
         let mut shards: Vec<Vec<usize>> = vec![Vec::new()];
         let mut size = 0u64;
         let fixed = (R000.len + R999.len + 2 * t.bytes().len()) as u64;
@@ -446,7 +442,7 @@ pub fn oracle_initial(
                 out
             })
             .collect();
-        result.push((s.id.to_string(), files));
+        result.push((s.0.to_string(), files));
     }
     result
 }
