@@ -10,6 +10,8 @@ pub enum Failure {
     Invalid(String),
     /// Usage, I/O or environment problem (exit code 2).
     Usage(String),
+    /// Stop quietly with success (the reader of stdout went away).
+    Quiet,
 }
 
 impl Failure {
@@ -29,6 +31,7 @@ impl Failure {
                 eprintln!("cprsift: {m}");
                 ExitCode::from(2)
             }
+            Failure::Quiet => ExitCode::SUCCESS,
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> CommandResult {
         {
             return Ok(());
         }
-        writeln!(out, "{}", to_json(r, args.show_pnr)).map_err(|e| Failure::usage("stdout", e))
+        writeln!(out, "{}", to_json(r, args.show_pnr)).map_err(stdout_failure)
     };
     emit(&extract.start_record())?;
     for r in extract.receipts() {
@@ -75,8 +75,20 @@ pub fn run(args: Args) -> CommandResult {
     for r in extract.trailer() {
         emit(&r.map_err(|e| invalid(&extract, &args.file, e))?)?;
     }
-    out.flush().map_err(|e| Failure::usage("stdout", e))?;
-    Ok(ExitCode::SUCCESS)
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(stdout_failure(e)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// A reader that stopped reading (`inspect ... | head`) is not a failure: the output it wanted
+/// was written. Other write errors are.
+fn stdout_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::Quiet
+    } else {
+        Failure::usage("stdout", e)
+    }
 }
 
 fn invalid(
