@@ -10,7 +10,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cprsift_benches::{count_lines, DataSet};
 use cprsift_format::{Extract, ExtractOptions};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 
 fn parse(c: &mut Criterion) {
     let persons = std::env::var("CPRSIFT_BENCH_PERSONS").ok().and_then(|v| v.parse().ok()).unwrap_or(120_000);

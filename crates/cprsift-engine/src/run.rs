@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use cprsift_format::{Extract, ExtractOptions, Pnr};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 use cprsift_replica::{Replica, ReplicaError, Sequence};
 use cprsift_subscriptions::{Source, SubscriberId, SubscriptionError};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use cprsift_format::{ExtractOptions, PersonBlock};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 use rayon::prelude::*;
 
 use crate::dir::{self, Applied, Lock, Manifest, SegmentInfo, Steps};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use cprsift_format::{taeller_of, Blocks, Extract, ExtractOptions, TailIndex};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 use rayon::prelude::*;
 use serde::Serialize;
 

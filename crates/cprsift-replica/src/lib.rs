@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use cprsift_format::Pnr;
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 
 mod apply;
 mod dir;

@@ -65,7 +65,7 @@ enum RawMunicipality {
 
 /// Reads a TOML subscription file (memory-mapped: its bytes are never copied).
 pub fn read_file(path: &Path) -> Result<Registry, SubscriptionError> {
-    let bytes = cprsift_mmap::MappedFile::open(path).map_err(|e| SubscriptionError::io(path, e))?;
+    let bytes = cprsift_io::MappedFile::open(path).map_err(|e| SubscriptionError::io(path, e))?;
     parse(path, &bytes)
 }
 

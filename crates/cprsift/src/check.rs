@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cprsift_format::{check, CheckReport, ExtractOptions};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 
 use crate::failure::{CommandResult, Failure};
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cprsift_format::{Extract, ExtractOptions, Pnr, Record, RecordType};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 use serde_json::{Map, Value};
 
 use crate::failure::{CommandResult, Failure};

@@ -17,7 +17,7 @@ use cprsift_format::layout::fields::{
 use cprsift_format::layout::{self, Layout};
 use cprsift_format::write::RecordBuilder;
 use cprsift_format::{Pnr, RecordType};
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 
 use crate::edit::{field, number, pnr_field, EditBlock};
 use crate::full::{write_end, write_start};

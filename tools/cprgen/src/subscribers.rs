@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use cprsift_format::Pnr;
-use cprsift_mmap::MappedFile;
+use cprsift_io::MappedFile;
 
 use crate::index::FullIndex;
 use crate::rng::{Rng, Stream};

@@ -1,7 +1,7 @@
 //! The one place in cprsift that maps a file into memory.
 //!
 //! Every crate that reads extract files or replica segments goes through [`MappedFile`]; the
-//! `unsafe` that memory-mapping needs lives here and nowhere else.
+//! `unsafe` that memory-mapping needs lives here and nowhere else (this module alone allows it).
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn maps_contents_and_empty_files() {
-        let dir = std::env::temp_dir().join(format!("cprsift-mmap-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("cprsift-io-mmap-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let full = dir.join("full");
         std::fs::File::create(&full)
