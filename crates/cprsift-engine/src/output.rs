@@ -8,11 +8,12 @@
 //! fsyncs per subscriber. A writer dropped before commit, and a staged file never published,
 //! remove their temporary file. Folders are created mode 0700.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use cprsift_io::durable;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -49,24 +50,7 @@ impl OutputOptions {
 /// Creates `dir` (and missing parents) with mode 0700 and makes sure it is 0700 (a folder
 /// that already exists with another mode is changed).
 pub(crate) fn private_dir(dir: &Path) -> Result<(), EngineError> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(EngineError::io(dir))?;
-    let mode = fs::metadata(dir).map_err(EngineError::io(dir))?.mode();
-    if mode & 0o7777 != 0o700 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .map_err(EngineError::io(dir))?;
-    }
-    Ok(())
-}
-
-/// Fsyncs a folder so that a rename in it is durable.
-fn sync_dir(dir: &Path) -> Result<(), EngineError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(EngineError::io(dir))
+    durable::ensure_private_dir(dir).map_err(EngineError::io(dir))
 }
 
 /// Counts and hashes the bytes that reach the file.
@@ -119,13 +103,7 @@ impl AtomicFile {
     pub fn create(dir: &Path, name: &str, zstd: Option<i32>) -> Result<AtomicFile, EngineError> {
         let target = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp"));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(EngineError::io(&tmp))?;
+        let file = durable::replace_private_file(&tmp).map_err(EngineError::io(&tmp))?;
         let hashing = Hashing {
             inner: BufWriter::with_capacity(1 << 20, file),
             sha: Sha256::new(),
@@ -201,7 +179,7 @@ impl AtomicFile {
             .map_err(EngineError::io(staged.tmp_path()))?;
         drop(file);
         let dir = staged.rename()?;
-        sync_dir(&dir)?;
+        durable::sync_dir(&dir).map_err(EngineError::io(&dir))?;
         Ok(digest)
     }
 
@@ -361,20 +339,12 @@ pub(crate) fn runs_dir(outbox: &Path) -> PathBuf {
 
 /// Takes the outbox's lock for the duration of a run (one writer per outbox).
 pub(crate) fn lock_outbox(outbox: &Path) -> Result<File, EngineError> {
-    use fs2::FileExt;
     let runs = runs_dir(outbox);
     private_dir(&runs)?;
     let path = runs.join("LOCK");
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(EngineError::io(&path))?;
-    file.try_lock_exclusive()
-        .map_err(|_| EngineError::Locked { path })?;
-    Ok(file)
+    durable::try_lock_exclusive(&path)
+        .map_err(EngineError::io(&path))?
+        .ok_or(EngineError::Locked { path })
 }
 
 /// Reads a manifest if one exists.
@@ -396,6 +366,7 @@ pub(crate) fn read_manifest<T: for<'de> Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn files_appear_whole_and_private() {

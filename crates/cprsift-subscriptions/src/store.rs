@@ -20,11 +20,11 @@
 //! interrupted commit (`.tmp-*`, `current.tmp`, generations newer than `current`) are removed by
 //! the next commit. Readers take no lock.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use cprsift_io::durable;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -153,11 +153,7 @@ impl Store {
     pub fn create(dir: &Path, registry: &Registry) -> Result<Store, SubscriptionError> {
         match fs::metadata(dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(|e| SubscriptionError::io(dir, e))?;
+                durable::create_private_dir(dir).map_err(|e| SubscriptionError::io(dir, e))?;
             }
             Err(e) => return Err(SubscriptionError::io(dir, e)),
             Ok(meta) if !meta.is_dir() => return Err(not_a_store(dir, "not a folder")),
@@ -206,15 +202,7 @@ impl Store {
     /// Takes the writer lock, waiting for another writer to finish.
     pub fn lock(&self) -> Result<StoreLock<'_>, SubscriptionError> {
         let path = self.dir.join(LOCK);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| SubscriptionError::io(&path, e))?;
-        fs2::FileExt::lock_exclusive(&file).map_err(|e| SubscriptionError::io(&path, e))?;
+        let file = durable::lock_exclusive(&path).map_err(|e| SubscriptionError::io(&path, e))?;
         Ok(StoreLock {
             store: self,
             _file: file,
@@ -346,26 +334,23 @@ impl StoreLock<'_> {
         let generation = current_generation(dir)?.map_or(1, |g| g + 1);
         let name = generation_name(generation);
         let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
-        DirBuilder::new()
-            .mode(0o700)
-            .create(&tmp)
-            .map_err(|e| SubscriptionError::io(&tmp, e))?;
+        durable::create_private_dir(&tmp).map_err(|e| SubscriptionError::io(&tmp, e))?;
         let (manifest, pnr_bytes) = encode(generation, registry);
         write_new_file(&tmp.join(PNR_FILE), &pnr_bytes)?;
         write_new_file(&tmp.join(MANIFEST), &manifest)?;
-        sync_dir(&tmp)?;
+        durable::sync_dir(&tmp).map_err(|e| SubscriptionError::io(&tmp, e))?;
         self.failpoint(CommitStep::TempWritten)?;
         let final_dir = dir.join(&name);
-        fs::rename(&tmp, &final_dir).map_err(|e| SubscriptionError::io(&final_dir, e))?;
-        sync_dir(dir)?;
+        durable::rename_durably(&tmp, &final_dir)
+            .map_err(|e| SubscriptionError::io(&final_dir, e))?;
         self.failpoint(CommitStep::GenerationNamed)?;
         let pointer = dir.join(CURRENT_TMP);
         std::os::unix::fs::symlink(&name, &pointer)
             .map_err(|e| SubscriptionError::io(&pointer, e))?;
         self.failpoint(CommitStep::PointerWritten)?;
         let current = dir.join(CURRENT);
-        fs::rename(&pointer, &current).map_err(|e| SubscriptionError::io(&current, e))?;
-        sync_dir(dir)?;
+        durable::rename_durably(&pointer, &current)
+            .map_err(|e| SubscriptionError::io(&current, e))?;
         self.failpoint(CommitStep::Swapped)?;
         Ok(generation)
     }
@@ -576,22 +561,7 @@ fn sweep(dir: &Path) -> Result<(), SubscriptionError> {
 }
 
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), SubscriptionError> {
-    let write = || -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    };
-    write().map_err(|e| SubscriptionError::io(path, e))
-}
-
-fn sync_dir(dir: &Path) -> Result<(), SubscriptionError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| SubscriptionError::io(dir, e))
+    durable::write_new_file_durably(path, bytes).map_err(|e| SubscriptionError::io(path, e))
 }
 
 #[cfg(test)]

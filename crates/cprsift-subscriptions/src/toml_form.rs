@@ -244,32 +244,11 @@ pub fn export(registry: &Registry) -> String {
 }
 
 /// Writes the TOML form to `path` as a private file (mode 0600), atomically: a temporary file
-/// beside it, fsynced, renamed over `path`; the temporary file is removed on failure.
+/// beside it, fsynced, renamed over `path`, the folder fsynced; the temporary file is removed
+/// on failure.
 pub fn export_to_file(registry: &Registry, path: &Path) -> Result<(), SubscriptionError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| SubscriptionError::io(path, std::io::ErrorKind::InvalidInput.into()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(export(registry).as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        SubscriptionError::io(path, e)
-    })
+    cprsift_io::durable::write_atomically(path, export(registry).as_bytes())
+        .map_err(|e| SubscriptionError::io(path, e))
 }
 
 #[cfg(test)]

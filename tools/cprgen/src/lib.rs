@@ -24,6 +24,8 @@ mod tail;
 use std::io;
 use std::path::PathBuf;
 
+use cprsift_io::durable;
+
 pub use days::{generate_days, DayConfig, DaySummary};
 pub use full::{generate_full, FullConfig, PersonLayout, Preset, Summary};
 pub use subscribers::{generate_subscribers, SubscriberConfig, SubscriberSummary};
@@ -58,58 +60,26 @@ pub enum Error {
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Creates `path` with mode 0600 (sensitive data, SEMANTICS.md §7), truncating it.
-pub fn create_private(path: &std::path::Path) -> Result<std::fs::File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Writes a file atomically: `fill` writes into `<path>.tmp` (mode 0600), which is renamed to
-/// `path` on success and removed on failure, so no partial output is ever left at `path`.
+/// Writes a file atomically through `cprsift_io::durable::AtomicFile`: `fill` writes into a
+/// temporary file beside `path` (mode 0600), which is fsynced and renamed to `path` on success
+/// and removed on failure, so no partial output is ever left at `path`.
 pub fn write_atomically<T>(
     path: &std::path::Path,
     fill: impl FnOnce(&mut std::fs::File) -> Result<T>,
 ) -> Result<T> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
     let io_err = |source| Error::Io {
-        path: tmp.clone(),
+        path: path.to_path_buf(),
         source,
     };
-    let result = create_private(&tmp).and_then(|mut f| {
-        let v = fill(&mut f)?;
-        f.sync_all().map_err(io_err)?;
-        Ok(v)
-    });
-    match result {
-        Ok(v) => {
-            std::fs::rename(&tmp, path).map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    let mut out = durable::AtomicFile::create(path).map_err(io_err)?;
+    let value = fill(out.file())?;
+    out.commit().map_err(io_err)?;
+    Ok(value)
 }
 
 /// Creates a directory (and parents) with mode 0700.
 pub fn create_private_dir(path: &std::path::Path) -> Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(path).map_err(|source| Error::Io {
+    durable::create_private_dir(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })
