@@ -9,14 +9,13 @@
 //! DIR/seg-000000000001.dat ...   immutable segments, named by a counter never reused
 //! ```
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use fs2::FileExt;
+use cprsift_io::durable;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReplicaError;
@@ -106,37 +105,27 @@ impl Manifest {
 
 /// Creates a directory with mode 0700 (and its parents as needed).
 pub(crate) fn create_dir(path: &Path) -> Result<(), ReplicaError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(ReplicaError::io(path))
+    durable::create_private_dir(path).map_err(ReplicaError::io(path))
 }
 
 /// Creates a new file with mode 0600; fails if it exists.
 pub(crate) fn create_file(path: &Path) -> Result<File, ReplicaError> {
-    OpenOptions::new()
-        .write(true)
-        .read(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(ReplicaError::io(path))
+    durable::create_private_file(path).map_err(ReplicaError::io(path))
 }
 
 /// Flushes a directory's entries (new names, renames) to disk.
 pub(crate) fn sync_dir(path: &Path) -> Result<(), ReplicaError> {
-    File::open(path)
-        .and_then(|d| d.sync_all())
-        .map_err(ReplicaError::io(path))
+    durable::sync_dir(path).map_err(ReplicaError::io(path))
 }
 
 /// Writes a small file durably: create, write, fsync.
 pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ReplicaError> {
-    let mut f = create_file(path)?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(ReplicaError::io(path))
+    durable::write_new_file_durably(path, bytes).map_err(ReplicaError::io(path))
+}
+
+/// Renames `from` over `to` and fsyncs `to`'s directory.
+pub(crate) fn rename_durably(from: &Path, to: &Path) -> Result<(), ReplicaError> {
+    durable::rename_durably(from, to).map_err(ReplicaError::io(to))
 }
 
 /// Makes `generation` current: CURRENT.tmp written and synced, renamed over CURRENT, the
@@ -153,9 +142,7 @@ pub(crate) fn switch_current(
         format!("{}\n", generation_name(generation)).as_bytes(),
     )?;
     steps.step()?;
-    let current = dir.join(CURRENT);
-    fs::rename(&tmp, &current).map_err(ReplicaError::io(&current))?;
-    sync_dir(dir)?;
+    rename_durably(&tmp, &dir.join(CURRENT))?;
     steps.step()
 }
 
@@ -242,29 +229,19 @@ impl Lock {
     /// instead of queueing behind a running one.
     pub fn take(dir: &Path) -> Result<Lock, ReplicaError> {
         let path = dir.join(LOCK);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(ReplicaError::io(&path))?;
         // A short grace period: a lock can outlive its holder for a moment when a process
         // forked between its taking and its release (the child shares the open file until it
         // execs). A real concurrent writer holds it far longer.
         let deadline = Instant::now() + LOCK_GRACE;
         loop {
-            match file.try_lock_exclusive() {
-                Ok(()) => return Ok(Lock { _file: file }),
-                Err(e) if e.kind() != fs2::lock_contended_error().kind() => {
-                    return Err(ReplicaError::io(&path)(e))
-                }
-                Err(_) if Instant::now() >= deadline => {
+            match durable::try_lock_exclusive(&path).map_err(ReplicaError::io(&path))? {
+                Some(file) => return Ok(Lock { _file: file }),
+                None if Instant::now() >= deadline => {
                     return Err(ReplicaError::Locked {
                         dir: dir.to_path_buf(),
                     })
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                None => std::thread::sleep(Duration::from_millis(20)),
             }
         }
     }

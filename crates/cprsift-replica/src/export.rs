@@ -8,9 +8,9 @@ use cprsift_format::layout::fields::{r000, r999};
 use cprsift_format::layout::{R000, R999};
 use cprsift_format::taeller_of;
 use cprsift_format::write::{RecordBuilder, Terminator};
+use cprsift_io::durable::AtomicFile;
 use serde::Serialize;
 
-use crate::dir;
 use crate::error::ReplicaError;
 use crate::Replica;
 
@@ -32,40 +32,27 @@ pub struct ExportReport {
 
 /// Writes the replica in `dir` to `out` as one extract: 000 with the replica's OPGAVENR and
 /// PRODDTO and zeros as PRODDTOFORRIG, every person's block in ascending PNR order, their 003
-/// records in the same order, 999 with TAELLER (`taeller_of`, the project's one rule). Written to a temporary file beside `out`
-/// (mode 0600), synced, and renamed into place: `out` is either absent, the old file, or whole.
+/// records in the same order, 999 with TAELLER (`taeller_of`, the project's one rule). Written
+/// as an [`AtomicFile`] (a temporary file beside `out`, mode 0600, synced, renamed into place,
+/// the folder synced): `out` is either absent, the old file, or whole.
 pub fn export(dir: &Path, out: &Path) -> Result<ExportReport, ReplicaError> {
     let replica = Replica::open(dir)?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    let result = write_to(&replica, &tmp).and_then(|report| {
-        fs::rename(&tmp, out).map_err(ReplicaError::io(out))?;
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        dir::sync_dir(parent)?;
-        Ok(ExportReport {
-            path: out.to_path_buf(),
-            ..report
-        })
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut file = AtomicFile::create(out).map_err(ReplicaError::io(out))?;
+    let report = write_to(&replica, &mut file)?;
+    file.commit().map_err(ReplicaError::io(out))?;
+    Ok(ExportReport {
+        path: out.to_path_buf(),
+        ..report
+    })
 }
 
-fn write_to(replica: &Replica, path: &Path) -> Result<ExportReport, ReplicaError> {
-    let file = dir::create_file(path)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let io = ReplicaError::io(path);
+/// Writes the extract into the temporary file (flushed; [`AtomicFile::commit`] syncs it).
+fn write_to(replica: &Replica, file: &mut AtomicFile) -> Result<ExportReport, ReplicaError> {
+    let path = file.temp_path().to_path_buf();
+    let mut w = BufWriter::with_capacity(1 << 20, file.file());
+    let io = ReplicaError::io(&path);
     let mut bytes = 0u64;
-    let mut put = |w: &mut BufWriter<fs::File>, b: &[u8]| {
+    let mut put = |w: &mut BufWriter<&mut fs::File>, b: &[u8]| {
         bytes += b.len() as u64;
         w.write_all(b)
     };
@@ -98,13 +85,11 @@ fn write_to(replica: &Replica, path: &Path) -> Result<ExportReport, ReplicaError
         .number(&r999::TAELLER, taeller_of(records));
     line.clear();
     end.write(&mut line, Terminator::Lf);
-    put(&mut w, &line).map_err(ReplicaError::io(path))?;
-    let file = w
-        .into_inner()
-        .map_err(|e| ReplicaError::io(path)(e.into_error()))?;
-    file.sync_all().map_err(ReplicaError::io(path))?;
+    put(&mut w, &line).map_err(ReplicaError::io(&path))?;
+    w.into_inner()
+        .map_err(|e| ReplicaError::io(&path)(e.into_error()))?;
     Ok(ExportReport {
-        path: path.to_path_buf(),
+        path,
         persons: replica.len() as u64,
         records,
         bytes,

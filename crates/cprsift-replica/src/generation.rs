@@ -133,8 +133,7 @@ impl NewGeneration {
         dir::sync_dir(&tmp)?;
         steps.step()?;
         let final_dir = dir.join(dir::generation_name(generation));
-        std::fs::rename(&tmp, &final_dir).map_err(ReplicaError::io(&final_dir))?;
-        dir::sync_dir(&dir)?;
+        dir::rename_durably(&tmp, &final_dir)?;
         steps.step()?;
         dir::switch_current(&dir, generation, steps)?;
         dir::collect_garbage(&dir, Some(&manifest), steps)?;
