@@ -14,7 +14,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use cprsift_format::{
-    taeller_of, CheckReport, ErrorCategory, Extract, Framing, ParseError, Pnr, RecordType,
+    taeller_of, tail_pnr_error, CheckReport, ErrorCategory, Extract, Framing, ParseError, Pnr,
+    RecordType,
 };
 use serde::{Deserialize, Serialize};
 
@@ -124,15 +125,7 @@ fn frame_error(extract: &Extract<'_>, check: &CheckReport) -> Option<ParseError>
                 Ok(r)
                     if r.record_type() == Some(RecordType::CLEAR_ADDRESS) && r.pnr().is_none() =>
                 {
-                    Some(
-                        ParseError::new(
-                            ErrorCategory::BadPnr,
-                            r.offset(),
-                            "positions 4-13 of a 003 record must hold a 10-digit personal number",
-                        )
-                        .with_record_type(r.record_type())
-                        .with_field("PNR"),
-                    )
+                    Some(tail_pnr_error(&r))
                 }
                 Ok(r) => r.check_fields().err(),
             };

@@ -34,4 +34,6 @@ pub use framing::{Framing, FramingReport};
 pub use layout::{Field, FieldKind, Layout, RecordType, Variant};
 pub use pnr::{MaskedPnr, Pnr};
 pub use record::{Record, RecordKind};
-pub use validate::{check, taeller_of, CheckReport, ERROR_DETAIL_LIMIT, TAELLER_MODULUS};
+pub use validate::{
+    check, taeller_of, tail_pnr_error, CheckReport, ERROR_DETAIL_LIMIT, TAELLER_MODULUS,
+};

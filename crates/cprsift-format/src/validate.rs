@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{ErrorCategory, ParseError, Severity};
 use crate::layout::fields::{r001, r002};
-use crate::{Blocks, Extract, ExtractOptions, Framing, FramingReport, RecordType};
+use crate::{Blocks, Extract, ExtractOptions, Framing, FramingReport, Record, RecordType};
 
 /// How many errors (and warnings) a report keeps in detail; the rest are only counted.
 pub const ERROR_DETAIL_LIMIT: usize = 100;
@@ -269,15 +269,7 @@ impl<'a> Extract<'a> {
                             t.push(e);
                         }
                         if is_tail && r.pnr().is_none() {
-                            t.push(
-                                ParseError::new(
-                                    ErrorCategory::BadPnr,
-                                    r.offset(),
-                                    "positions 4-13 of a 003 record must hold a 10-digit personal number",
-                                )
-                                .with_record_type(r.record_type())
-                                .with_field("PNR"),
-                            );
+                            t.push(tail_pnr_error(&r));
                         }
                     }
                     Err(e) => {
@@ -367,6 +359,19 @@ impl<'a> Extract<'a> {
             warning_count: t.warning_count,
         }
     }
+}
+
+/// The error of a 003 record (the clear-address tail) whose positions 4-13 are not a personal
+/// number: one wording for the validator and for callers that sort errors themselves (the
+/// engine's lenient mode).
+pub fn tail_pnr_error(record: &Record<'_>) -> ParseError {
+    ParseError::new(
+        ErrorCategory::BadPnr,
+        record.offset(),
+        "positions 4-13 of a 003 record must hold a 10-digit personal number",
+    )
+    .with_record_type(record.record_type())
+    .with_field("PNR")
 }
 
 /// The largest count 999 TAELLER's 8 digits hold, plus one.
