@@ -7,13 +7,16 @@
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use cprsift_benches::{count_lines, DataSet};
 use cprsift_format::{Extract, ExtractOptions};
 use cprsift_io::MappedFile;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn parse(c: &mut Criterion) {
-    let persons = std::env::var("CPRSIFT_BENCH_PERSONS").ok().and_then(|v| v.parse().ok()).unwrap_or(120_000);
+    let persons = std::env::var("CPRSIFT_BENCH_PERSONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120_000);
     let data = DataSet::full_extract(persons);
     let map = MappedFile::open(data.path()).expect("mapping the bench data");
     let bytes: &[u8] = &map;
@@ -26,17 +29,32 @@ fn parse(c: &mut Criterion) {
     assert_eq!(count_lines(bytes), expected_lines);
     group.bench_function("memchr_line_count", |b| b.iter(|| count_lines(bytes)));
 
-    let report = Extract::open(bytes, ExtractOptions::default()).expect("valid").check();
+    let report = Extract::open(bytes, ExtractOptions::default())
+        .expect("valid")
+        .check();
     assert!(report.is_valid(), "{:?}", report.errors);
     assert_eq!(report.persons, data.summary.persons);
     group.bench_function("check", |b| {
-        b.iter(|| Extract::open(bytes, ExtractOptions::default()).expect("valid").check().persons)
+        b.iter(|| {
+            Extract::open(bytes, ExtractOptions::default())
+                .expect("valid")
+                .check()
+                .persons
+        })
     });
 
-    let blocks = Extract::open(bytes, ExtractOptions::default()).expect("valid").blocks().count();
+    let blocks = Extract::open(bytes, ExtractOptions::default())
+        .expect("valid")
+        .blocks()
+        .count();
     assert_eq!(blocks as u64, data.summary.persons);
     group.bench_function("blocks_only", |b| {
-        b.iter(|| Extract::open(bytes, ExtractOptions::default()).expect("valid").blocks().count())
+        b.iter(|| {
+            Extract::open(bytes, ExtractOptions::default())
+                .expect("valid")
+                .blocks()
+                .count()
+        })
     });
     group.finish();
 }

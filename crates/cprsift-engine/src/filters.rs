@@ -15,8 +15,8 @@ use crate::error::EngineError;
 
 /// One subscriber as the engine reads it: the registry's id and filters, borrowed. Implemented
 /// for the registry's borrowed pairs ([`cprsift_subscriptions::Registry::subscribers`]) and for
-/// references to its owned pairs ([`cprsift_subscriptions::Registry::into_subscribers`],
-/// collected), so that neither is converted and no PNR bitmap is copied.
+/// references to owned `(SubscriberId, Filters)` pairs, so that neither is converted and no PNR
+/// bitmap is copied.
 pub trait SubscriberRef<'a> {
     /// The id and the filters.
     fn parts(self) -> (&'a SubscriberId, &'a Filters);

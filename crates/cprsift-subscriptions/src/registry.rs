@@ -97,12 +97,6 @@ impl Registry {
         self.subscribers.iter()
     }
 
-    /// Every subscriber with its filters, in id order, taken out of the registry: for a
-    /// reader that needs them once (a delivery) and must not copy large PNR sets.
-    pub fn into_subscribers(self) -> impl ExactSizeIterator<Item = (SubscriberId, Filters)> {
-        self.subscribers.into_iter()
-    }
-
     /// One subscriber's filters (GetAllFilters).
     pub fn get(&self, id: &SubscriberId) -> Option<&Filters> {
         self.subscribers.get(id)
