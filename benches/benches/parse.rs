@@ -2,7 +2,7 @@
 //! line count over the same mapping, the speed-of-light reference. Each bench asserts its
 //! expected count before it times.
 //!
-//! `CPRSIFT_BENCH_PERSONS` sets the size (default 120,000 persons, about 300 MB).
+//! `CPRSIFT_BENCH_PERSONS` sets the size (default 250,000 persons, about 400 MB).
 
 // criterion's macros generate undocumented items.
 #![allow(missing_docs)]
@@ -16,7 +16,7 @@ fn parse(c: &mut Criterion) {
     let persons = std::env::var("CPRSIFT_BENCH_PERSONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(120_000);
+        .unwrap_or(250_000);
     let data = DataSet::full_extract(persons);
     let map = MappedFile::open(data.path()).expect("mapping the bench data");
     let bytes: &[u8] = &map;
