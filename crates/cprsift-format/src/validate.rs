@@ -209,7 +209,45 @@ impl Tally {
     }
 }
 
+/// The parts of a file outside the person blocks, as validation treats them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Region {
+    /// 997 receipts: counted by TAELLER.
+    Receipts,
+    /// The 003 tail: counted by TAELLER, and every record names a person.
+    Tail,
+    /// 910 records after the 999: not counted by TAELLER.
+    Trailer,
+}
+
 impl<'a> Extract<'a> {
+    /// Checks the records of one region: framing, fields, and what the region requires.
+    fn check_region(t: &mut Tally, mut records: crate::Records<'_>, region: Region) {
+        for record in records.by_ref() {
+            let rt = match &record {
+                Ok(r) => r.record_type(),
+                Err(e) => e.record_type,
+            };
+            if region == Region::Trailer {
+                t.count_type(rt);
+            } else {
+                t.count(rt);
+            }
+            match record {
+                Ok(r) => {
+                    if let Err(e) = r.check_fields() {
+                        t.push(e);
+                    }
+                    if region == Region::Tail && r.pnr().is_none() {
+                        t.push(tail_pnr_error(&r));
+                    }
+                }
+                Err(e) => t.push(e),
+            }
+        }
+        t.framing.merge(records.framing_report());
+    }
+
     /// Validates the whole extract, splitting the person blocks across the threads of the
     /// current rayon pool: every record's framing and fields, the block structure, duplicate
     /// persons, the 003 tail, the 910 records, and 999 TAELLER against the records counted.
@@ -256,45 +294,11 @@ impl<'a> Extract<'a> {
     /// Start, receipts, tail, end and trailer.
     fn check_edges(&self, t: &mut Tally) {
         t.count_type(Some(RecordType::START));
-        for records in [self.receipts(), self.tail()] {
-            let is_tail = records.clone().next().is_some_and(|r| {
-                r.is_ok_and(|r| r.record_type() == Some(RecordType::CLEAR_ADDRESS))
-            });
-            let mut records = records;
-            for record in records.by_ref() {
-                match record {
-                    Ok(r) => {
-                        t.count(r.record_type());
-                        if let Err(e) = r.check_fields() {
-                            t.push(e);
-                        }
-                        if is_tail && r.pnr().is_none() {
-                            t.push(tail_pnr_error(&r));
-                        }
-                    }
-                    Err(e) => {
-                        t.count(e.record_type);
-                        t.push(e);
-                    }
-                }
-            }
-            t.framing.merge(records.framing_report());
-        }
+        Self::check_region(t, self.receipts(), Region::Receipts);
+        Self::check_region(t, self.tail(), Region::Tail);
         let counted = t.units;
         t.count_type(Some(RecordType::END));
-        let mut trailer = self.trailer();
-        for record in trailer.by_ref() {
-            match record {
-                Ok(r) => {
-                    t.count_type(r.record_type());
-                    if let Err(e) = r.check_fields() {
-                        t.push(e);
-                    }
-                }
-                Err(e) => t.push(e),
-            }
-        }
-        t.framing.merge(trailer.framing_report());
+        Self::check_region(t, self.trailer(), Region::Trailer);
         // 000 and 999 lines count in the framing report too.
         let mut edges = FramingReport::default();
         for offset in [self.start_record().offset(), self.end_record().offset()] {
