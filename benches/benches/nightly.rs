@@ -9,7 +9,12 @@
 #![allow(missing_docs)]
 
 use cprsift_benches::{env_size, read_all, scratch, Night};
-use cprsift_engine::{deliver, initial_load, DeliverRequest, InitialLoadRequest};
+use cprsift_engine::{
+    deliver, initial_load, DayIndex, DeliverRequest, FilterSet, InitialLoadRequest, MatchOptions,
+};
+use cprsift_format::{Extract, ExtractOptions};
+use cprsift_io::MappedFile;
+use cprsift_replica::Replica;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
 fn request(night: &Night, store: &std::path::Path, outbox: &std::path::Path) -> DeliverRequest {
