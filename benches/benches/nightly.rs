@@ -40,6 +40,29 @@ fn nightly(c: &mut Criterion) {
     group.bench_function("copy_reference_weekday", |b| {
         b.iter(|| read_all(&night.day))
     });
+
+    // The fan-out alone (index the day, compile every subscriber, evaluate), without writing:
+    // its cost must grow far slower than the number of subscribers.
+    let replica = Replica::open(&night.replica).expect("the replica");
+    let day_map = MappedFile::open(&night.day).expect("the weekday");
+    let fan_out = |registry: &cprsift_subscriptions::Registry| {
+        let extract = Extract::open(&day_map, ExtractOptions::default()).expect("a valid weekday");
+        let day = DayIndex::build(extract, &replica, MatchOptions::default(), &night.day)
+            .expect("the day's index");
+        let set = FilterSet::compile(registry.subscribers()).expect("the filter set");
+        set.evaluate(&day)
+            .iter()
+            .map(|s| s.blocks.len())
+            .sum::<u64>()
+    };
+    for (n, store) in &night.stores {
+        let (registry, _) = cprsift_subscriptions::load(store).expect("the store");
+        assert_eq!(registry.len(), *n as usize);
+        assert!(fan_out(&registry) >= night.day_persons);
+        group.bench_function(format!("fanout_{n}_subscribers"), |b| {
+            b.iter(|| fan_out(&registry))
+        });
+    }
     for (n, store) in &night.stores {
         let outbox = scratch();
         let report = deliver(&request(&night, store, outbox.path())).expect("delivery");
