@@ -140,6 +140,25 @@ fn insert(map: &mut HashMap<u16, RoaringBitmap>, code: u16, i: u32) {
     map.entry(code).or_default().insert(i);
 }
 
+/// The keys of the day's (small) set `day` that are also in a subscriber's (possibly large)
+/// set `subscribed`, in ascending order. A weekday holds a few thousand persons while a PNR-list
+/// subscriber may hold 200,000 PNRs spread over as many roaring containers: probing the day's
+/// keys costs O(day x log(containers)) per subscriber, where a container-by-container
+/// intersection costs O(containers). The intersection is used when the sets are of similar size.
+fn common_keys<'s>(
+    day: &'s RoaringBitmap,
+    subscribed: &'s RoaringBitmap,
+) -> Box<dyn Iterator<Item = u32> + 's> {
+    if day.len().saturating_mul(PROBE_RATIO) < subscribed.len() {
+        Box::new(day.iter().filter(move |&k| subscribed.contains(k)))
+    } else {
+        Box::new((day & subscribed).into_iter())
+    }
+}
+
+/// How much larger a subscriber's PNR set must be than the day's before probing wins.
+const PROBE_RATIO: u64 = 4;
+
 impl<'a> DayIndex<'a> {
     /// Indexes a validated change extract (`extract.check()` must have been valid: a block
     /// error found here is reported as an input error all the same). `prior` answers the
@@ -387,12 +406,12 @@ impl<'a> DayIndex<'a> {
         if pnrs.is_empty() {
             return out;
         }
-        for key in &(pnrs & &self.pnr_keys) {
+        for key in common_keys(&self.pnr_keys, pnrs) {
             if let Some(b) = self.block_of(Pnr::from_key(key)) {
                 out.insert(b);
             }
         }
-        for key in &(pnrs & &self.changed_keys) {
+        for key in common_keys(&self.changed_keys, pnrs) {
             let change = self.change_of(key);
             if let Some(b) = change.and_then(|c| c.to_block) {
                 out.insert(b);
@@ -414,8 +433,7 @@ impl<'a> DayIndex<'a> {
         if pnrs.is_empty() {
             return Vec::new();
         }
-        (pnrs & &self.changed_keys)
-            .iter()
+        common_keys(&self.changed_keys, pnrs)
             .filter_map(|k| self.change_of(k))
             .map(|c| PnrMove {
                 subscriber: subscriber.clone(),
@@ -423,5 +441,26 @@ impl<'a> DayIndex<'a> {
                 to: c.to,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Probing and intersecting give the plain intersection, whichever set is larger.
+        #[test]
+        fn common_keys_is_the_intersection(
+            day in proptest::collection::btree_set(0u32..400_000, 0..50),
+            subscribed in proptest::collection::btree_set(0u32..400_000, 0..2_000),
+        ) {
+            let day: RoaringBitmap = day.into_iter().collect();
+            let subscribed: RoaringBitmap = subscribed.into_iter().collect();
+            let expected: Vec<u32> = (&day & &subscribed).iter().collect();
+            prop_assert_eq!(common_keys(&day, &subscribed).collect::<Vec<_>>(), expected.clone());
+            prop_assert_eq!(common_keys(&subscribed, &day).collect::<Vec<_>>(), expected);
+        }
     }
 }
