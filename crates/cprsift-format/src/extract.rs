@@ -862,7 +862,7 @@ impl<'a> Iterator for BlockRecords<'a> {
 }
 
 /// The warning for an undefined record type inside a person block.
-fn unknown_carried(r: &Record<'_>, line: Option<u64>, framing: Framing) -> ParseError {
+pub(crate) fn unknown_carried(r: &Record<'_>, line: Option<u64>, framing: Framing) -> ParseError {
     ParseError::new(
         ErrorCategory::UnknownRecordType,
         r.offset(),

@@ -7,6 +7,7 @@ use roaring::RoaringBitmap;
 use serde::Serialize;
 
 use crate::error::{ErrorCategory, ParseError, Severity};
+use crate::extract::unknown_carried;
 use crate::layout::fields::{r001, r002};
 use crate::{Blocks, Extract, ExtractOptions, Framing, FramingReport, Record, RecordType};
 
@@ -173,14 +174,7 @@ impl Tally {
                 t.count_type(r.record_type());
                 if r.layout().is_none() {
                     t.push(
-                        ParseError::new(
-                            ErrorCategory::UnknownRecordType,
-                            r.offset(),
-                            "record type not defined by the specification; carried through verbatim",
-                        )
-                        .with_record_type(r.record_type())
-                        .with_person(Some(block.pnr()))
-                        .as_warning(),
+                        unknown_carried(&r, None, Framing::Lines).with_person(Some(block.pnr())),
                     );
                     continue;
                 }
