@@ -24,7 +24,7 @@ fn proddto() -> chrono::NaiveDate {
 }
 
 /// Runs the fast path into `outbox`; returns the selections.
-fn fast(
+fn fast_with(
     input: &[u8],
     before: &HashMap<Pnr, u16>,
     subs: &[Subscriber],
@@ -33,7 +33,8 @@ fn fast(
     outbox: &Path,
 ) -> Vec<Selection> {
     let extract = Extract::open(input, ExtractOptions::default()).unwrap();
-    assert!(extract.check().is_valid(), "{:?}", extract.check().errors);
+    let report = extract.check();
+    assert!(report.is_valid(), "{:?}", report.errors);
     let day = DayIndex::build(extract, before, matching, Path::new("test")).unwrap();
     let set = FilterSet::compile(subs).unwrap();
     let selections = set.evaluate(&day);
@@ -41,19 +42,29 @@ fn fast(
     selections
 }
 
+/// [`fast_with`] with the default switches.
+fn fast(
+    input: &[u8],
+    before: &HashMap<Pnr, u16>,
+    subs: &[Subscriber],
+    outbox: &Path,
+) -> Vec<Selection> {
+    fast_with(
+        input,
+        before,
+        subs,
+        MatchOptions::default(),
+        DailyOptions::default(),
+        outbox,
+    )
+}
+
 /// The PNRs delivered to each subscriber (block order), checked against the oracle's bytes.
 fn delivered(persons: &[Person], before: &HashMap<Pnr, u16>, subs: &[Subscriber]) -> Vec<Vec<Pnr>> {
     let order: Vec<usize> = (0..persons.len()).rev().collect();
     let input = extract_bytes(proddto(), None, persons, &order, Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
-    fast(
-        &input,
-        before,
-        subs,
-        MatchOptions::default(),
-        DailyOptions::default(),
-        dir.path(),
-    );
+    fast(&input, before, subs, dir.path());
     let oracle = oracle_daily(&input, before, subs, OracleSwitches::default(), false);
     let name = daily_file_name(proddto(), "110901");
     oracle
@@ -97,7 +108,7 @@ fn mover_out_is_delivered_by_the_old_municipality_unless_after_only() {
         after_only: true,
         ..Default::default()
     };
-    let sel = fast(
+    let sel = fast_with(
         &input,
         &before,
         &subs,
@@ -161,14 +172,7 @@ fn age_of_a_29_february_birthday_in_a_non_leap_year() {
             false,
         );
         let dir = tempfile::tempdir().unwrap();
-        let sel = fast(
-            &input,
-            &HashMap::new(),
-            &subs,
-            MatchOptions::default(),
-            DailyOptions::default(),
-            dir.path(),
-        );
+        let sel = fast(&input, &HashMap::new(), &subs, dir.path());
         assert_eq!(sel[0].blocks.len(), expected, "{day}");
     }
 }
@@ -188,7 +192,7 @@ fn derived_events_match_unless_main_only() {
         main_events_only: true,
         ..Default::default()
     };
-    let sel = fast(
+    let sel = fast_with(
         &input,
         &HashMap::new(),
         &subs,
@@ -215,14 +219,7 @@ fn pnr_change_delivers_the_new_pnr_and_moves_the_subscription() {
     );
     let input = extract_bytes(proddto(), None, &persons, &[0, 1, 2], Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
-    let sel = fast(
-        &input,
-        &HashMap::new(),
-        &subs,
-        MatchOptions::default(),
-        DailyOptions::default(),
-        dir.path(),
-    );
+    let sel = fast(&input, &HashMap::new(), &subs, dir.path());
     assert_eq!(
         sel[0].moves,
         vec![PnrMove {
@@ -246,14 +243,7 @@ fn duplicate_deleted_keeps_the_subscription() {
     );
     let input = extract_bytes(proddto(), None, &persons, &[0, 1], Terminator::Lf, false);
     let dir = tempfile::tempdir().unwrap();
-    let sel = fast(
-        &input,
-        &HashMap::new(),
-        &subs,
-        MatchOptions::default(),
-        DailyOptions::default(),
-        dir.path(),
-    );
+    let sel = fast(&input, &HashMap::new(), &subs, dir.path());
     assert!(sel[0].moves.is_empty());
 }
 
@@ -278,7 +268,7 @@ fn no_filter_gets_everyone_and_no_filters_gets_nobody_but_a_file() {
         skip_empty: true,
         ..Default::default()
     };
-    fast(
+    fast_with(
         &input,
         &HashMap::new(),
         &subs,
@@ -343,7 +333,7 @@ fn tail_order_and_framing_switches_follow_the_oracle() {
             },
             skip_empty: false,
         };
-        fast(
+        fast_with(
             &input,
             &HashMap::new(),
             &subs,
@@ -375,14 +365,7 @@ fn metadata_and_manifest_describe_the_files() {
     );
     let dir = tempfile::tempdir().unwrap();
     let subs = [subscriber("k101", &[], &[101], &[], &[], false)];
-    fast(
-        &input,
-        &HashMap::new(),
-        &subs,
-        MatchOptions::default(),
-        DailyOptions::default(),
-        dir.path(),
-    );
+    fast(&input, &HashMap::new(), &subs, dir.path());
     let name = daily_file_name(proddto(), "110901");
     assert_eq!(name, "D240301.L110901");
     let data = std::fs::read(dir.path().join("k101").join(&name)).unwrap();
@@ -439,14 +422,7 @@ fn conformance_extract_to_a_no_filter_subscriber() {
     expected.extend_from_slice(b"999999999999900001098\n");
     let dir = tempfile::tempdir().unwrap();
     let subs = [subscriber("all", &[], &[], &[], &[], true)];
-    fast(
-        &input,
-        &HashMap::new(),
-        &subs,
-        MatchOptions::default(),
-        DailyOptions::default(),
-        dir.path(),
-    );
+    fast(&input, &HashMap::new(), &subs, dir.path());
     let got = std::fs::read(dir.path().join("all/D011119.L110901")).unwrap();
     assert_eq!(got, expected);
 }
@@ -484,16 +460,7 @@ fn one_and_many_threads_write_the_same_bytes() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| {
-            fast(
-                &input,
-                &HashMap::new(),
-                &subs,
-                MatchOptions::default(),
-                DailyOptions::default(),
-                dir.path(),
-            )
-        });
+        pool.install(|| fast(&input, &HashMap::new(), &subs, dir.path()));
         let mut files = Vec::new();
         for s in &subs {
             let d = dir.path().join(s.0.as_str());

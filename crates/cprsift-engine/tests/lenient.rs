@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use cprsift_engine::{deliver, DeliverRequest, DeliveryReport, EngineError};
-use cprsift_format::write::Terminator;
 
 /// The two persons of `testdata/format/valid.txt` (whose PRODDTOFORRIG is 2022-05-12).
 const FIRST: &str = "1503859991";
@@ -25,21 +24,11 @@ fn testdata(name: &str) -> PathBuf {
 
 /// A replica of 2022-05-12 holding both persons in 851, a no-filter subscriber (TOML file).
 fn setup(dir: &Path) {
-    let full = extract_bytes(
+    init_replica(
+        dir,
         date(2022, 5, 12),
-        None,
         &[Person::new(FIRST, 851), Person::new(SECOND, 851)],
-        &[0, 1],
-        Terminator::Lf,
-        false,
     );
-    std::fs::write(dir.join("full.txt"), full).unwrap();
-    cprsift_replica::init(
-        &dir.join("full.txt"),
-        &dir.join("replica"),
-        Default::default(),
-    )
-    .unwrap();
     std::fs::write(
         dir.join("subs.toml"),
         "[[subscriber]]\nid = \"all\"\nno_filter = true\n",

@@ -29,24 +29,14 @@ fn request(dir: &Path, extract: &Path, apply: bool) -> DeliverRequest {
 
 fn setup(dir: &Path) -> std::path::PathBuf {
     // The full extract of 2024-02-29: A and C live in 101.
-    let full = extract_bytes(
+    init_replica(
+        dir,
         date(2024, 2, 29),
-        None,
         &[
             Person::new("0101801234", 101),
             Person::new("0303803456", 101),
         ],
-        &[0, 1],
-        Terminator::Lf,
-        false,
     );
-    std::fs::write(dir.join("full.txt"), full).unwrap();
-    cprsift_replica::init(
-        &dir.join("full.txt"),
-        &dir.join("replica"),
-        Default::default(),
-    )
-    .unwrap();
     // Today: A changes PNR to B (status 60), B's new block, C moves out to 851.
     let mut old = Person::new("0101801234", 101);
     old.status = 60;

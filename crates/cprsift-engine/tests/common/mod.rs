@@ -447,6 +447,20 @@ pub fn oracle_initial(
     result
 }
 
+/// Writes a full extract of `persons` (LF, file order as given) dated `proddto` to
+/// `dir/full.txt` and initialises the replica `dir/replica` from it.
+pub fn init_replica(dir: &Path, proddto: NaiveDate, persons: &[Person]) {
+    let order: Vec<usize> = (0..persons.len()).collect();
+    let full = extract_bytes(proddto, None, persons, &order, Terminator::Lf, false);
+    std::fs::write(dir.join("full.txt"), full).unwrap();
+    cprsift_replica::init(
+        &dir.join("full.txt"),
+        &dir.join("replica"),
+        Default::default(),
+    )
+    .unwrap();
+}
+
 /// Reads a delivered file, decompressing `.zst`.
 pub fn read_delivered(path: &Path) -> Vec<u8> {
     let bytes = std::fs::read(path).unwrap();
