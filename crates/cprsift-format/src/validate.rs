@@ -247,17 +247,11 @@ impl<'a> Extract<'a> {
     /// persons, the 003 tail, the 910 records, and 999 TAELLER against the records counted.
     pub fn check(&self) -> CheckReport {
         let chunks = self.block_chunks(rayon::current_num_threads() * 4);
-        let parts: Vec<(Tally, RoaringBitmap)> = chunks
-            .into_par_iter()
-            .map(|chunk| {
-                let (t, dups) = Tally::blocks(chunk);
-                (t, dups)
-            })
-            .collect();
+        let parts: Vec<(Tally, RoaringBitmap)> =
+            chunks.clone().into_par_iter().map(Tally::blocks).collect();
 
         let mut total = Tally::default();
         let mut seen = RoaringBitmap::new();
-        let chunks = self.block_chunks(rayon::current_num_threads() * 4);
         for ((tally, mut dups), chunk) in parts.into_iter().zip(chunks) {
             dups |= &tally.keys & &seen;
             if !dups.is_empty() {

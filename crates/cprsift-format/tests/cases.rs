@@ -70,3 +70,57 @@ fn undefined_types_in_a_block_are_carried_with_a_warning() {
     assert!(!strict.is_valid());
     assert_eq!(strict.errors[0].category.as_str(), "unknown-record-type");
 }
+
+/// A file large enough to be checked in several parallel pieces: a person repeated in a later
+/// piece is reported once, at its second block, as is a repeat inside one piece.
+#[test]
+fn duplicates_are_found_across_parallel_pieces() {
+    let valid = testdata("valid.txt");
+    let lines: Vec<&[u8]> = valid
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let (start, block, end) = (lines[0], &lines[1..4], lines[8]);
+    let pnr = |i: usize| format!("{:02}03{:02}{:04}", 1 + i % 28, 40 + i / 28 % 50, i);
+    let mut out = Vec::new();
+    let mut push = |line: &[u8], p: &str| {
+        out.extend_from_slice(&line[..3]);
+        out.extend_from_slice(p.as_bytes());
+        out.extend_from_slice(&line[13..]);
+        out.push(b'\n');
+    };
+    push(start, "0000000000");
+    let persons = 1000;
+    let mut order: Vec<usize> = (0..persons).collect();
+    order.push(3); // far from its first block: another piece
+    order.insert(persons / 2 + 1, persons / 2); // right after its first block: the same piece
+    for &i in &order {
+        for line in block {
+            push(line, &pnr(i));
+        }
+    }
+    let records = order.len() * block.len();
+    push(
+        format!("999999999999900{records:06}").as_bytes(),
+        "9999999999",
+    );
+    assert!(
+        out.len() > 4 << 16,
+        "the file must be split into several pieces"
+    );
+
+    let report = check(&out, ExtractOptions::default());
+    let dups: Vec<(u64, String)> = report
+        .errors
+        .iter()
+        .map(|e| (e.position.line, e.category.as_str().to_string()))
+        .collect();
+    let line_of = |index: usize| (2 + index * block.len()) as u64;
+    let mut expected = vec![
+        (line_of(persons / 2 + 1), "duplicate-person".to_string()),
+        (line_of(order.len() - 1), "duplicate-person".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(dups, expected);
+    assert_eq!(report.persons, order.len() as u64);
+}
