@@ -383,3 +383,15 @@ pub fn check(input: &[u8], options: ExtractOptions) -> CheckReport {
         Err(e) => CheckReport::failed(input.len(), Framing::detect(input), e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taeller_keeps_the_last_eight_digits_of_a_national_count() {
+        assert_eq!(taeller_of(1_098), 1_098);
+        assert_eq!(taeller_of(99_999_999), 99_999_999);
+        assert_eq!(taeller_of(148_789_536), 48_789_536);
+    }
+}
