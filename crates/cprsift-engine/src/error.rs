@@ -7,7 +7,10 @@ use std::io;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use cprsift_errors::{mask_personal_numbers, Categorized, Category};
 use cprsift_format::ParseError;
+use cprsift_replica::ReplicaError;
+use cprsift_subscriptions::SubscriptionError;
 
 /// An error of the engine.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +44,7 @@ pub enum EngineError {
     },
     /// The change extract does not continue the replica: files are missing in between.
     #[error(
-        "{}: sequence-gap: the replica's last applied extract is of {replica}, this file is of \
+        "{}: the replica's last applied extract is of {replica}, this file is of \
          {proddto} and follows the one of {}; nothing was delivered",
         path.display(),
         proddto_forrig.map_or("nothing (PRODDTOFORRIG is zeros)".to_string(), |d| d.to_string())
@@ -57,19 +60,22 @@ pub enum EngineError {
         proddto_forrig: Option<NaiveDate>,
     },
     /// A subscriber id that is not `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` (ids become folder names).
-    #[error("subscriber id {id:?} is not allowed: ids match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}")]
+    #[error(
+        "subscriber id {:?} is not allowed: ids match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}",
+        mask_personal_numbers(id)
+    )]
     BadSubscriberId {
         /// The id as given.
         id: String,
     },
     /// The same subscriber twice in one run.
-    #[error("subscriber {id} is named twice")]
+    #[error("subscriber {} is named twice", mask_personal_numbers(id))]
     DuplicateSubscriber {
         /// The id.
         id: String,
     },
     /// An initial load names a subscriber the registry does not hold.
-    #[error("subscriber {id} is not in the registry")]
+    #[error("subscriber {} is not in the registry", mask_personal_numbers(id))]
     UnknownSubscriber {
         /// The id.
         id: String,
@@ -102,22 +108,21 @@ pub enum EngineError {
         /// The lock file.
         path: PathBuf,
     },
+    /// A file whose dates and job number name a delivery already made, but whose content is
+    /// another: nothing was delivered.
+    #[error("{}: {reason}", path.display())]
+    DifferentExtract {
+        /// The extract, or the run record it contradicts.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
     /// The replica failed (opening, reading, applying).
-    #[error("{message}")]
-    Replica {
-        /// The replica crate's stable category.
-        category: &'static str,
-        /// Its message.
-        message: String,
-        /// True when the replica crate says the input extract is at fault.
-        input: bool,
-    },
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
     /// The subscriber registry failed (loading, committing PNR moves).
-    #[error("{message}")]
-    Subscriptions {
-        /// What failed, worded for the operator.
-        message: String,
-    },
+    #[error(transparent)]
+    Subscriptions(#[from] SubscriptionError),
 }
 
 /// Shows the first error of a list.
@@ -138,35 +143,28 @@ impl EngineError {
         let path = path.into();
         move |source| EngineError::Io { path, source }
     }
+}
 
-    /// A stable, machine-readable category (the format's categories for input errors).
-    pub fn category(&self) -> &'static str {
+impl Categorized for EngineError {
+    /// The project's category: the format's for input errors, the replica's and the
+    /// registry's for theirs.
+    fn category(&self) -> Category {
         match self {
-            EngineError::Io { .. } => "io",
-            EngineError::Input { error, .. } => error.category.as_str(),
+            EngineError::Io { .. } => Category::Io,
+            EngineError::Input { error, .. } => error.category,
             EngineError::Invalid { errors, .. } => {
-                errors.first().map_or("invalid", |e| e.category.as_str())
+                errors.first().map_or(Category::BadNumeric, |e| e.category)
             }
-            EngineError::SequenceGap { .. } => "sequence-gap",
-            EngineError::BadSubscriberId { .. } => "bad-subscriber-id",
-            EngineError::DuplicateSubscriber { .. } => "duplicate-subscriber",
-            EngineError::UnknownSubscriber { .. } => "unknown-subscriber",
-            EngineError::ShardTooSmall { .. } => "shard-too-small",
-            EngineError::Outbox { .. } => "outbox",
-            EngineError::Locked { .. } => "locked",
-            EngineError::Replica { category, .. } => category,
-            EngineError::Subscriptions { .. } => "subscriptions",
-        }
-    }
-
-    /// True when the input extract is at fault (exit code 1 in the CLI).
-    pub fn is_input_error(&self) -> bool {
-        match self {
-            EngineError::Input { .. }
-            | EngineError::Invalid { .. }
-            | EngineError::SequenceGap { .. } => true,
-            EngineError::Replica { input, .. } => *input,
-            _ => false,
+            EngineError::SequenceGap { .. } => Category::SequenceGap,
+            EngineError::BadSubscriberId { .. } => Category::BadValue,
+            EngineError::DuplicateSubscriber { .. } => Category::DuplicateSubscriber,
+            EngineError::UnknownSubscriber { .. } => Category::UnknownSubscriber,
+            EngineError::ShardTooSmall { .. } => Category::BadArgument,
+            EngineError::Outbox { .. } => Category::OutboxDamaged,
+            EngineError::Locked { .. } => Category::Locked,
+            EngineError::DifferentExtract { .. } => Category::DifferentExtract,
+            EngineError::Replica(e) => e.category(),
+            EngineError::Subscriptions(e) => e.category(),
         }
     }
 }

@@ -33,7 +33,7 @@ pub struct SetAside {
     /// The person, masked, when positions 4-13 hold a PNR.
     pub person: Option<String>,
     /// The stable category of the (first) error.
-    pub category: String,
+    pub category: cprsift_errors::Category,
     /// The error as the operator reads it: file, line, byte, record type, field, person
     /// (masked), what was expected.
     pub reason: String,
@@ -233,7 +233,7 @@ pub(crate) fn set_aside(
             bytes: (end - item.start) as u64,
             line: error.position.line,
             person: item.pnr.map(|p| p.masked().to_string()),
-            category: error.category.as_str().to_string(),
+            category: error.category,
             reason: error.in_file(path).to_string(),
         });
         out.ranges.push(item.start..end);

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use cprsift_format::{Extract, ExtractOptions, Pnr};
 use cprsift_io::MappedFile;
-use cprsift_replica::{Replica, ReplicaError, Sequence};
-use cprsift_subscriptions::{Source, SubscriberId, SubscriptionError};
+use cprsift_replica::{Replica, Sequence};
+use cprsift_subscriptions::{Source, SubscriberId};
 
 use crate::daily::{
     opgavenr_text, render_daily, write_daily_lenient, DailyManifest, DailyOptions, ReportedMove,
@@ -30,24 +30,6 @@ use crate::initial::{
 };
 use crate::lenient::{set_aside, SetAside, SetAsideBlocks};
 use crate::output::{lock_outbox, private_dir, read_manifest, runs_dir, AtomicFile};
-
-impl From<ReplicaError> for EngineError {
-    fn from(e: ReplicaError) -> EngineError {
-        EngineError::Replica {
-            category: e.category(),
-            input: e.is_input_error(),
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<SubscriptionError> for EngineError {
-    fn from(e: SubscriptionError) -> EngineError {
-        EngineError::Subscriptions {
-            message: e.to_string(),
-        }
-    }
-}
 
 impl PriorState for Replica {
     fn municipality_before(&self, pnr: Pnr) -> Option<u16> {
@@ -210,7 +192,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
             m
         }
         Some(_) => {
-            return Err(EngineError::Outbox {
+            return Err(EngineError::DifferentExtract {
                 path,
                 reason: "a manifest for this date and OPGAVENR describes a different extract; \
                          nothing was delivered"

@@ -6,6 +6,7 @@
 
 mod common;
 
+use cprsift_errors::Categorized;
 use std::path::Path;
 
 use common::*;
@@ -152,7 +153,7 @@ fn a_gap_delivers_nothing() {
     let path = dir.path().join("gap.txt");
     std::fs::write(&path, gap).unwrap();
     let e = deliver(&request(dir.path(), &path, true)).unwrap_err();
-    assert_eq!(e.category(), "sequence-gap");
-    assert!(e.is_input_error());
+    assert_eq!(e.category().name(), "sequence-gap");
+    assert_eq!(e.category().exit_code(), 1);
     assert!(!dir.path().join("outbox").exists());
 }

@@ -1,77 +1,17 @@
 //! Input errors as data: where (byte offset, line, record type, field, person), what was
-//! expected, and a stable category for machines (SEMANTICS.md §6).
+//! expected, and a stable category from the project's one table ([`Category`]).
 
 use std::fmt;
 use std::path::Path;
 
+use cprsift_errors::{group_thousands, mask_personal_numbers, Categorized, Category};
 use serde::Serialize;
 
 use crate::{Pnr, RecordType};
 
-/// The stable categories of input errors. The string forms ([`ErrorCategory::as_str`]) are
-/// part of the machine-readable output and never change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorCategory {
-    /// No start record: the first record is not 000.
-    Missing000,
-    /// A 000 record that is not the first record.
-    Misplaced000,
-    /// No end record.
-    Missing999,
-    /// A record other than 910 after the 999 record.
-    RecordAfter999,
-    /// 999 TAELLER differs from the records counted (000, 999, 910 excluded).
-    CounterMismatch,
-    /// A record cut short (concatenated framing), or a line shorter than 3 bytes.
-    TruncatedRecord,
-    /// A line longer than its record type's length whose extra bytes are not all blanks.
-    LineTooLong,
-    /// Non-digits in a numeric field.
-    BadNumeric,
-    /// A date field that is neither empty nor a real date (TS12: neither blank nor digits).
-    BadDate,
-    /// The same PNR in two separate person blocks of one file.
-    DuplicatePerson,
-    /// A record type the specification does not define, where it cannot be carried.
-    UnknownRecordType,
-    /// A change extract that does not continue the replica (files are missing in between).
-    SequenceGap,
-    /// (ours) A record where the file's structure does not allow it: a person block that does
-    /// not start with 001, a 997 receipt after a person block, a 003 record before the last
-    /// person block, a person record after the 003 tail.
-    MisplacedRecord,
-    /// (ours) Positions 4-13 of a person record are not a personal number (10 digits).
-    BadPnr,
-}
-
-impl ErrorCategory {
-    /// The category's stable name, as in SEMANTICS.md §6.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCategory::Missing000 => "missing-000",
-            ErrorCategory::Misplaced000 => "misplaced-000",
-            ErrorCategory::Missing999 => "missing-999",
-            ErrorCategory::RecordAfter999 => "record-after-999",
-            ErrorCategory::CounterMismatch => "counter-mismatch",
-            ErrorCategory::TruncatedRecord => "truncated-record",
-            ErrorCategory::LineTooLong => "line-too-long",
-            ErrorCategory::BadNumeric => "bad-numeric",
-            ErrorCategory::BadDate => "bad-date",
-            ErrorCategory::DuplicatePerson => "duplicate-person",
-            ErrorCategory::UnknownRecordType => "unknown-record-type",
-            ErrorCategory::SequenceGap => "sequence-gap",
-            ErrorCategory::MisplacedRecord => "misplaced-record",
-            ErrorCategory::BadPnr => "bad-pnr",
-        }
-    }
-}
-
-impl fmt::Display for ErrorCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The input categories' transitional local name; the categories themselves are the project's
+/// one table, [`cprsift_errors::Category`].
+pub use cprsift_errors::Category as ErrorCategory;
 
 /// Whether a finding stops the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -114,7 +54,8 @@ pub struct ParseError {
     /// The person whose block holds the record; shown masked.
     #[serde(serialize_with = "serialize_person")]
     pub person: Option<Pnr>,
-    /// What was expected and what was found, in words. Never holds a full PNR.
+    /// What was expected and what was found, in words. Never holds a full PNR: input text
+    /// echoed in it passes through the project's masking rule.
     pub detail: String,
 }
 
@@ -150,7 +91,7 @@ impl ParseError {
             record_type: None,
             field: None,
             person: None,
-            detail: detail.into(),
+            detail: mask_personal_numbers(&detail.into()).into_owned(),
         }
     }
 
@@ -184,7 +125,8 @@ impl ParseError {
         self
     }
 
-    /// Displays the error with the file it was found in.
+    /// Displays the error with the file it was found in (`FILE: line L, byte B, ...`); the
+    /// category is not part of the text: whoever prints it puts it in front, `[name]`.
     pub fn in_file<'e>(&'e self, path: &'e Path) -> impl fmt::Display + 'e {
         InFile { error: self, path }
     }
@@ -205,7 +147,7 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.position;
         let unit = if p.lines { "line" } else { "record" };
-        write!(f, "{unit} {}, byte {}", p.line, p.offset)?;
+        write!(f, "{unit} {}, byte {}", p.line, group_thousands(p.offset))?;
         if let Some(rt) = self.record_type {
             write!(f, ", record {rt}")?;
         }
@@ -217,10 +159,16 @@ impl fmt::Display for ParseError {
         }
         let level = match self.severity {
             Severity::Error => "",
-            Severity::Warning => "warning ",
+            Severity::Warning => "warning: ",
         };
-        write!(f, ": {level}{}: {}", self.category, self.detail)
+        write!(f, ": {level}{}", self.detail)
     }
 }
 
 impl std::error::Error for ParseError {}
+
+impl Categorized for ParseError {
+    fn category(&self) -> Category {
+        self.category
+    }
+}

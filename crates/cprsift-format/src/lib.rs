@@ -3,7 +3,7 @@
 //!
 //! This crate does no I/O and allocates nothing per record: it reads a byte slice (normally a
 //! memory-mapped file) and hands out views into it. Errors are values carrying the byte offset,
-//! line, record type and field they concern, with a stable category (see [`ErrorCategory`]).
+//! line, record type and field they concern, with a stable category from the project's one table (`cprsift_errors::Category`).
 //!
 //! The layers, in the order data flows through them:
 //! - [`layout`]: every record layout and field, generated at build time from `records.tsv`;
@@ -19,6 +19,7 @@ mod extract;
 mod field;
 pub mod framing;
 pub mod fuzz_entry;
+mod header;
 pub mod layout;
 mod pnr;
 mod record;
@@ -31,6 +32,7 @@ pub use extract::{
 };
 pub use field::FieldValue;
 pub use framing::{Framing, FramingReport};
+pub use header::Header;
 pub use layout::{Field, FieldKind, Layout, RecordType, Variant};
 pub use pnr::{MaskedPnr, Pnr};
 pub use record::{Record, RecordKind};

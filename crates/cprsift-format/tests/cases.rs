@@ -25,7 +25,7 @@ fn every_category_is_reported_where_it_is() {
         let report = check(&testdata(file), ExtractOptions::default());
         assert!(!report.is_valid(), "{file}: expected {category}");
         let e = &report.errors[0];
-        assert_eq!(e.category.as_str(), category, "{file}: {e}");
+        assert_eq!(e.category.name(), category, "{file}: {e}");
         assert_eq!(e.position.line.to_string(), line_no, "{file}: {e}");
         assert_eq!(
             e.record_type.map(|t| t.to_string()).unwrap_or_default(),
@@ -59,7 +59,7 @@ fn undefined_types_in_a_block_are_carried_with_a_warning() {
     assert!(report.is_valid(), "{:?}", report.errors);
     assert_eq!(report.warning_count, 1);
     assert_eq!(report.warnings[0].severity, Severity::Warning);
-    assert_eq!(report.warnings[0].category.as_str(), "unknown-record-type");
+    assert_eq!(report.warnings[0].category.name(), "unknown-record-type");
     assert_eq!(report.warnings[0].position.line, 4);
     let strict = check(
         &input,
@@ -68,7 +68,7 @@ fn undefined_types_in_a_block_are_carried_with_a_warning() {
         },
     );
     assert!(!strict.is_valid());
-    assert_eq!(strict.errors[0].category.as_str(), "unknown-record-type");
+    assert_eq!(strict.errors[0].category.name(), "unknown-record-type");
 }
 
 /// A file large enough to be checked in several parallel pieces: a person repeated in a later
@@ -113,7 +113,7 @@ fn duplicates_are_found_across_parallel_pieces() {
     let dups: Vec<(u64, String)> = report
         .errors
         .iter()
-        .map(|e| (e.position.line, e.category.as_str().to_string()))
+        .map(|e| (e.position.line, e.category.name().to_string()))
         .collect();
     let line_of = |index: usize| (2 + index * block.len()) as u64;
     let mut expected = vec![

@@ -18,11 +18,16 @@ pub struct MappedFile {
 }
 
 impl MappedFile {
-    /// Maps `path` read-only.
+    /// Maps `path` read-only. Only a regular file can be mapped: a folder, a FIFO or a device
+    /// is refused with an error saying which it is (and a FIFO is never opened, which would wait
+    /// for a writer).
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref();
+        require_regular_file(&std::fs::metadata(path)?)?;
         let file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let metadata = file.metadata()?;
+        require_regular_file(&metadata)?;
+        let len = metadata.len();
         let map = if len == 0 {
             None
         } else {
@@ -54,6 +59,27 @@ impl MappedFile {
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
     }
+}
+
+/// Refuses anything but a regular file, naming what it is.
+fn require_regular_file(metadata: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = metadata.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("this is {what}, not a regular file; cprsift reads files"),
+    ))
 }
 
 impl Deref for MappedFile {

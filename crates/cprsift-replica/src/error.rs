@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use cprsift_errors::{Categorized, Category};
 use cprsift_format::ParseError;
 
 /// An error of a replica operation. Input problems (the extract files) and replica problems
@@ -129,33 +130,24 @@ impl ReplicaError {
         let path = path.into();
         move |source| ReplicaError::Io { path, source }
     }
+}
 
-    /// A stable, machine-readable category (the format's categories for input errors).
-    pub fn category(&self) -> &'static str {
+impl Categorized for ReplicaError {
+    /// The project's category: the format's for input errors.
+    fn category(&self) -> Category {
         match self {
-            ReplicaError::Io { .. } => "io",
-            ReplicaError::Input { error, .. } => error.category.as_str(),
+            ReplicaError::Io { .. } => Category::Io,
+            ReplicaError::Input { error, .. } => error.category,
             ReplicaError::Invalid { errors, .. } => {
-                errors.first().map_or("invalid", |e| e.category.as_str())
+                errors.first().map_or(Category::BadNumeric, |e| e.category)
             }
-            ReplicaError::SequenceGap { .. } => "sequence-gap",
-            ReplicaError::NotAReplica { .. } => "not-a-replica",
-            ReplicaError::Corrupt { .. } => "replica-damaged",
-            ReplicaError::Locked { .. } => "locked",
-            ReplicaError::NotEmpty { .. } => "not-empty",
-            ReplicaError::TooLarge { .. } => "too-large",
-            ReplicaError::InjectedCrash { .. } => "failpoint",
+            ReplicaError::SequenceGap { .. } => Category::SequenceGap,
+            ReplicaError::NotAReplica { .. } => Category::NotAReplica,
+            ReplicaError::Corrupt { .. } => Category::ReplicaDamaged,
+            ReplicaError::Locked { .. } => Category::Locked,
+            ReplicaError::NotEmpty { .. } => Category::NotEmpty,
+            ReplicaError::TooLarge { .. } => Category::TooLarge,
+            ReplicaError::InjectedCrash { .. } => Category::Failpoint,
         }
-    }
-
-    /// True when the error is about the input extract rather than the replica or the system.
-    pub fn is_input_error(&self) -> bool {
-        matches!(
-            self,
-            ReplicaError::Input { .. }
-                | ReplicaError::Invalid { .. }
-                | ReplicaError::SequenceGap { .. }
-                | ReplicaError::TooLarge { .. }
-        )
     }
 }

@@ -6,6 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{snapshot, write_series};
+use cprsift_errors::Categorized;
 use cprsift_replica::{
     apply, init, ApplyOptions, ApplyOutcome, InitOptions, Replica, ReplicaError,
 };
@@ -37,7 +38,7 @@ fn a_gap_names_both_dates_and_changes_nothing() {
     let f = fixture();
     let before = snapshot(&f.dir);
     let err = apply(&f.dir, &f.series.days[2..3], ApplyOptions::default()).unwrap_err();
-    assert_eq!(err.category(), "sequence-gap");
+    assert_eq!(err.category().name(), "sequence-gap");
     let m = err.to_string();
     assert!(
         m.contains("day03.txt")
@@ -83,7 +84,7 @@ fn an_invalid_change_file_names_file_line_record_and_field() {
     let err = apply(&f.dir, &[bad], ApplyOptions::default()).unwrap_err();
     let line = bytes[..at].iter().filter(|&&c| c == b'\n').count() + 1;
     let m = err.to_string();
-    assert_eq!(err.category(), "bad-numeric");
+    assert_eq!(err.category().name(), "bad-numeric");
     assert!(
         m.contains("bad.txt")
             && m.contains(&format!("line {line}"))
@@ -100,7 +101,7 @@ fn an_invalid_change_file_names_file_line_record_and_field() {
     std::fs::write(&junk, b"hello\n").unwrap();
     let err = apply(&f.dir, &[junk], ApplyOptions::default()).unwrap_err();
     assert!(
-        err.is_input_error() && err.to_string().contains("junk.txt"),
+        err.category().exit_code() == 1 && err.to_string().contains("junk.txt"),
         "{err}"
     );
     assert_eq!(snapshot(&f.dir), before);
@@ -113,7 +114,7 @@ fn a_directory_that_is_not_a_replica_is_refused_untouched() {
     std::fs::create_dir(&empty).unwrap();
     for dir in [empty.clone(), f.root.join("absent"), f.series.base.clone()] {
         let err = apply(&dir, &f.series.days[..1], ApplyOptions::default()).unwrap_err();
-        assert_eq!(err.category(), "not-a-replica", "{err}");
+        assert_eq!(err.category().name(), "not-a-replica", "{err}");
         assert!(matches!(
             Replica::open(&dir),
             Err(ReplicaError::NotAReplica { .. })
@@ -132,7 +133,7 @@ fn a_directory_that_is_not_a_replica_is_refused_untouched() {
     let bytes = std::fs::read(&index).unwrap();
     std::fs::write(&index, &bytes[..bytes.len() - 1]).unwrap();
     let err = Replica::open(&f.dir).unwrap_err();
-    assert_eq!(err.category(), "replica-damaged", "{err}");
+    assert_eq!(err.category().name(), "replica-damaged", "{err}");
 }
 
 #[test]
@@ -146,12 +147,12 @@ fn init_refuses_invalid_extracts_and_used_directories() {
     std::fs::write(&bad, &bytes).unwrap();
     let target = f.root.join("new-replica");
     let err = init(&bad, &target, InitOptions::default()).unwrap_err();
-    assert_eq!(err.category(), "counter-mismatch", "{err}");
+    assert_eq!(err.category().name(), "counter-mismatch", "{err}");
     assert!(!target.exists());
     // Into an existing replica, or a directory with other files.
     let before = snapshot(&f.dir);
     let err = init(&f.series.base, &f.dir, InitOptions::default()).unwrap_err();
-    assert_eq!(err.category(), "not-empty");
+    assert_eq!(err.category().name(), "not-empty");
     assert_eq!(snapshot(&f.dir), before);
     let other = f.root.join("other");
     std::fs::create_dir(&other).unwrap();
@@ -159,7 +160,8 @@ fn init_refuses_invalid_extracts_and_used_directories() {
     assert_eq!(
         init(&f.series.base, &other, InitOptions::default())
             .unwrap_err()
-            .category(),
+            .category()
+            .name(),
         "not-empty"
     );
 }
@@ -175,7 +177,7 @@ fn a_second_apply_cannot_run_at_once() {
         .unwrap();
     lock.lock_exclusive().unwrap();
     let err = apply(&f.dir, &f.series.days[1..2], ApplyOptions::default()).unwrap_err();
-    assert_eq!(err.category(), "locked", "{err}");
+    assert_eq!(err.category().name(), "locked", "{err}");
     assert_eq!(snapshot(&f.dir), before);
     lock.unlock().unwrap();
     apply(&f.dir, &f.series.days[1..2], ApplyOptions::default()).unwrap();

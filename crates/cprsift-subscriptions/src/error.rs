@@ -1,10 +1,12 @@
-//! Errors as data: what went wrong, where (file, line, column), and for whom (subscriber id).
-//! Messages never hold a full PNR.
+//! Errors as data: what went wrong, where (file, line, column), and for whom (subscriber id),
+//! each with its category from the project's one table. Messages never hold a full PNR: text
+//! echoed from the input (parser messages, ids) passes through the project's masking rule.
 
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use cprsift_errors::{mask_personal_numbers, Categorized, Category};
 use thiserror::Error;
 
 /// The filter field (or other input) a value was meant for; its name is the TOML field name.
@@ -82,13 +84,19 @@ impl InvalidValue {
 impl fmt::Display for InvalidValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(s) = &self.subscriber {
-            write!(f, "subscriber \"{s}\": ")?;
+            write!(f, "subscriber \"{}\": ", mask_personal_numbers(s))?;
         }
         write!(
             f,
             "invalid {} \"{}\": {}",
             self.field, self.value, self.reason
         )
+    }
+}
+
+impl Categorized for InvalidValue {
+    fn category(&self) -> Category {
+        Category::BadValue
     }
 }
 
@@ -125,9 +133,13 @@ pub enum TomlProblem {
 impl fmt::Display for TomlProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TomlProblem::Syntax(m) => f.write_str(m),
+            TomlProblem::Syntax(m) => f.write_str(&mask_personal_numbers(m)),
             TomlProblem::Value(v) => v.fmt(f),
-            TomlProblem::DuplicateId(id) => write!(f, "subscriber \"{id}\" is defined twice"),
+            TomlProblem::DuplicateId(id) => write!(
+                f,
+                "subscriber \"{}\" is defined twice",
+                mask_personal_numbers(id)
+            ),
         }
     }
 }
@@ -159,7 +171,7 @@ pub enum SubscriptionError {
         rejected: Vec<RejectedLine>,
     },
     /// The subscriber is not in the registry.
-    #[error("no subscriber \"{0}\"")]
+    #[error("no subscriber \"{}\"", mask_personal_numbers(.0))]
     UnknownSubscriber(String),
     /// A sync was asked to skip invalid lines: that would remove the subscriptions those lines
     /// were meant to keep.
@@ -192,19 +204,6 @@ pub enum SubscriptionError {
 }
 
 impl SubscriptionError {
-    /// True when the input (a value, a TOML or list file) is at fault, false for I/O and
-    /// environment problems. The CLI maps this to exit code 1 versus 2.
-    pub fn is_invalid_input(&self) -> bool {
-        matches!(
-            self,
-            SubscriptionError::Invalid(_)
-                | SubscriptionError::Toml { .. }
-                | SubscriptionError::PnrList { .. }
-                | SubscriptionError::UnknownSubscriber(_)
-                | SubscriptionError::SyncSkipsInvalid
-        )
-    }
-
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         SubscriptionError::Io {
@@ -218,6 +217,25 @@ impl SubscriptionError {
         SubscriptionError::CorruptStore {
             path: path.into(),
             detail: detail.into(),
+        }
+    }
+}
+
+impl Categorized for SubscriptionError {
+    fn category(&self) -> Category {
+        match self {
+            SubscriptionError::Invalid(_) => Category::BadValue,
+            SubscriptionError::Toml { problem, .. } => match **problem {
+                TomlProblem::Syntax(_) => Category::BadToml,
+                TomlProblem::Value(_) => Category::BadValue,
+                TomlProblem::DuplicateId(_) => Category::DuplicateSubscriber,
+            },
+            SubscriptionError::PnrList { .. } => Category::BadPnrList,
+            SubscriptionError::UnknownSubscriber(_) => Category::UnknownSubscriber,
+            SubscriptionError::SyncSkipsInvalid => Category::BadArgument,
+            SubscriptionError::Io { .. } => Category::Io,
+            SubscriptionError::NotAStore { .. } => Category::NotAStore,
+            SubscriptionError::CorruptStore { .. } => Category::StoreDamaged,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+use cprsift_errors::{Categorized, Category};
 use std::path::{Path, PathBuf};
 
 use cprsift_subscriptions::{
@@ -34,7 +35,7 @@ fn sample_import_export_import() {
 fn bad_files_name_line_and_masked_value() {
     let e = load(&testdata("bad-pnr.toml")).unwrap_err();
     let m = e.to_string();
-    assert!(e.is_invalid_input());
+    assert_eq!(e.category(), Category::BadValue);
     assert!(
         m.contains("bad-pnr.toml:7:22: subscriber \"s2\": invalid pnr \"311365-xxxx\""),
         "{m}"

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use cprsift_format::{check, CheckReport, ExtractOptions};
 use cprsift_io::MappedFile;
 
-use crate::failure::{CommandResult, Failure};
+use cprsift_errors::Category;
 
-/// How many errors the human-readable report lists before it only counts.
-const SHOWN_ERRORS: usize = 10;
+use crate::failure::{CommandResult, Failure, SHOWN_ERRORS};
 
 /// Arguments of `check`.
 #[derive(clap::Args)]
@@ -24,9 +23,11 @@ pub struct Args {
     strict_unknown: bool,
 }
 
-/// Runs `check`: exit 0 when valid, 1 when invalid, 2 when the file cannot be read.
+/// Runs `check`: the report on standard output; exit 0 when valid, else the first error on
+/// standard error with its category's exit code (1 for an invalid extract, 2 when the file
+/// cannot be read).
 pub fn run(args: Args) -> CommandResult {
-    let map = MappedFile::open(&args.file).map_err(|e| Failure::usage(args.file.display(), e))?;
+    let map = MappedFile::open(&args.file).map_err(|e| Failure::io(&args.file, &e))?;
     let report = check(
         &map,
         ExtractOptions {
@@ -34,18 +35,27 @@ pub fn run(args: Args) -> CommandResult {
         },
     );
     if args.json {
-        let mut value = serde_json::to_value(&report).map_err(|e| Failure::usage("json", e))?;
+        let mut value = serde_json::to_value(&report)
+            .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;
         value["file"] = args.file.display().to_string().into();
         value["valid"] = report.is_valid().into();
-        println!("{value}");
+        crate::out!("{value}")?;
     } else {
-        print_human(&args.file, &report);
+        print_human(&args.file, &report)?;
     }
-    Ok(if report.is_valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    match report.errors.first() {
+        None => Ok(ExitCode::SUCCESS),
+        Some(first) => {
+            let more = match report.error_count {
+                1 => String::new(),
+                n => format!(" (and {} more errors)", n - 1),
+            };
+            Err(Failure::new(
+                first.category,
+                format!("{}{more}", first.in_file(&args.file)),
+            ))
+        }
+    }
 }
 
 fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
@@ -57,47 +67,48 @@ fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
     }
 }
 
-fn print_human(path: &std::path::Path, r: &CheckReport) {
+fn print_human(path: &std::path::Path, r: &CheckReport) -> Result<(), Failure> {
     let f = &r.framing_report;
-    println!("file:          {}", path.display());
-    println!("bytes:         {}", r.bytes);
-    println!(
+    crate::out!("file:          {}", path.display())?;
+    crate::out!("bytes:         {}", r.bytes)?;
+    crate::out!(
         "framing:       {:?}, terminator {}, {} trimmed records, {} padded records{}",
         r.framing,
         f.terminator(),
         f.trimmed_records,
         f.padded_records,
         if f.eof_marker { ", final 0x1A" } else { "" }
-    );
+    )?;
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
-    println!("OPGAVENR:      {}", or_none(&r.opgavenr));
-    println!("PRODDTO:       {}", or_none(&r.proddto));
-    println!("PRODDTOFORRIG: {}", or_none(&r.proddto_forrig));
-    println!(
+    crate::out!("OPGAVENR:      {}", or_none(&r.opgavenr))?;
+    crate::out!("PRODDTO:       {}", or_none(&r.proddto))?;
+    crate::out!("PRODDTOFORRIG: {}", or_none(&r.proddto_forrig))?;
+    crate::out!(
         "records:       {} in all; TAELLER {}, counted {}",
         r.records,
         r.taeller.map_or("unreadable".into(), |t| t.to_string()),
         r.counted
-    );
-    println!("by type:       {}", counts(&r.records_by_type));
-    println!("persons:       {}", r.persons);
-    println!("by status:     {}", counts(&r.status_counts));
-    println!("municipalities: {} codes", r.municipality_counts.len());
+    )?;
+    crate::out!("by type:       {}", counts(&r.records_by_type))?;
+    crate::out!("persons:       {}", r.persons)?;
+    crate::out!("by status:     {}", counts(&r.status_counts))?;
+    crate::out!("municipalities: {} codes", r.municipality_counts.len())?;
     for w in r.warnings.iter().take(SHOWN_ERRORS) {
-        println!("  {}", w.in_file(path));
+        crate::out!("  [{}] {}", w.category, w.in_file(path))?;
     }
     if r.warning_count > 0 {
-        println!("warnings:      {}", r.warning_count);
+        crate::out!("warnings:      {}", r.warning_count)?;
     }
     if r.is_valid() {
-        println!("result:        valid");
+        crate::out!("result:        valid")?;
     } else {
-        println!("result:        INVALID, {} errors", r.error_count);
+        crate::out!("result:        INVALID, {} errors", r.error_count)?;
         for e in r.errors.iter().take(SHOWN_ERRORS) {
-            println!("  {}", e.in_file(path));
+            crate::out!("  [{}] {}", e.category, e.in_file(path))?;
         }
         if r.error_count > SHOWN_ERRORS as u64 {
-            println!("  ... and {} more", r.error_count - SHOWN_ERRORS as u64);
+            crate::out!("  ... and {} more", r.error_count - SHOWN_ERRORS as u64)?;
         }
     }
+    Ok(())
 }

@@ -12,6 +12,9 @@ use cprsift_engine::{
 };
 use cprsift_format::write::Terminator;
 use cprsift_format::ExtractOptions;
+use cprsift_replica::ReplicaError;
+
+use cprsift_errors::Category;
 
 use crate::failure::{CommandResult, Failure};
 
@@ -81,13 +84,20 @@ pub struct Args {
     json: bool,
 }
 
-/// Words an engine error for the operator: exit 1 for input errors, 2 for the rest.
+/// Words an engine error for the operator, with every listed input error.
 pub fn engine_failure(e: EngineError) -> Failure {
-    let message = format!("{e} [{}]", e.category());
-    if e.is_input_error() {
-        Failure::Invalid(message)
-    } else {
-        Failure::Usage(message)
+    match &e {
+        EngineError::Invalid {
+            path,
+            errors,
+            count,
+        } => Failure::of(&e).listing(path, errors, *count),
+        EngineError::Replica(ReplicaError::Invalid {
+            path,
+            errors,
+            count,
+        }) => Failure::of(&e).listing(path, errors, *count),
+        _ => Failure::of(&e),
     }
 }
 
@@ -117,15 +127,16 @@ pub fn run(args: Args) -> CommandResult {
     };
     let report = deliver(&request).map_err(engine_failure)?;
     if args.json {
-        let json = serde_json::to_string(&report).map_err(|e| Failure::usage("json", e))?;
-        println!("{json}");
+        let json = serde_json::to_string(&report)
+            .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;
+        crate::out!("{json}")?;
     } else {
-        print_human(&report);
+        print_human(&report)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(r: &DeliveryReport) {
+fn print_human(r: &DeliveryReport) -> Result<(), Failure> {
     let what = match r.outcome {
         DeliveryOutcome::Delivered => "delivered",
         DeliveryOutcome::AlreadyDelivered => {
@@ -135,23 +146,25 @@ fn print_human(r: &DeliveryReport) {
             "already applied to the replica; nothing delivered again"
         }
     };
-    println!(
+    crate::out!(
         "extract:   PRODDTO {}, OPGAVENR {}, {} persons",
-        r.proddto, r.opgavenr, r.persons
-    );
-    println!("outcome:   {what}");
+        r.proddto,
+        r.opgavenr,
+        r.persons
+    )?;
+    crate::out!("outcome:   {what}")?;
     if let Some(m) = &r.manifest {
         let persons: u64 = m.files.iter().map(|f| f.persons).sum();
         let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
-        println!(
+        crate::out!(
             "files:     {} for {} subscribers ({} skipped empty), {persons} persons, {bytes} bytes",
             m.files.len(),
             m.subscribers,
             m.skipped_empty.len()
-        );
+        )?;
     }
     if let Some(p) = &r.manifest_path {
-        println!("manifest:  {}", p.display());
+        crate::out!("manifest:  {}", p.display())?;
     }
     let verb = if r.moves_committed {
         "moved"
@@ -159,34 +172,35 @@ fn print_human(r: &DeliveryReport) {
         "due (not written back: TOML file)"
     };
     for m in &r.pnr_moves {
-        println!("pnr move:  {} {} -> {} {verb}", m.subscriber, m.from, m.to);
+        crate::out!("pnr move:  {} {} -> {} {verb}", m.subscriber, m.from, m.to)?;
     }
     if !r.set_aside.is_empty() {
-        println!(
+        crate::out!(
             "set aside: {} malformed person block(s), neither delivered nor applied",
             r.set_aside.len()
-        );
+        )?;
         if let Some(p) = &r.reject_file {
-            println!("rejects:   {}", p.display());
+            crate::out!("rejects:   {}", p.display())?;
         }
         const SHOWN: usize = 20;
         for s in r.set_aside.iter().take(SHOWN) {
-            println!("  [{}] {}", s.category, s.reason);
+            crate::out!("  [{}] {}", s.category, s.reason)?;
         }
         if r.set_aside.len() > SHOWN {
-            println!(
+            crate::out!(
                 "  ... {} more in the reject file",
                 r.set_aside.len() - SHOWN
-            );
+            )?;
         }
     }
     if r.warnings > 0 {
-        println!(
+        crate::out!(
             "warnings:  {} (undefined record types carried through)",
             r.warnings
-        );
+        )?;
     }
     if r.applied {
-        println!("replica:   extract applied");
+        crate::out!("replica:   extract applied")?;
     }
+    Ok(())
 }

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use cprsift_engine::{initial_load, InitialLoadOptions, InitialLoadRequest, OutputOptions};
 
 use crate::deliver::{engine_failure, FramingArg};
+use cprsift_errors::Category;
+
 use crate::failure::{CommandResult, Failure};
 
 /// Arguments of `initial-load`.
@@ -56,21 +58,22 @@ pub fn run(args: Args) -> CommandResult {
     };
     let report = initial_load(&request).map_err(engine_failure)?;
     if args.json {
-        let json = serde_json::to_string(&report).map_err(|e| Failure::usage("json", e))?;
-        println!("{json}");
+        let json = serde_json::to_string(&report)
+            .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;
+        crate::out!("{json}")?;
     } else {
         let m = &report.manifest;
-        println!("replica:   PRODDTO {}, OPGAVENR {}", m.proddto, m.opgavenr);
+        crate::out!("replica:   PRODDTO {}, OPGAVENR {}", m.proddto, m.opgavenr)?;
         for id in &m.subscribers {
             let files: Vec<_> = m.files.iter().filter(|f| &f.subscriber == id).collect();
             let persons: u64 = files.iter().map(|f| f.persons).sum();
             let bytes: u64 = files.iter().map(|f| f.bytes).sum();
-            println!(
+            crate::out!(
                 "{id}: {persons} persons in {} shards, {bytes} bytes",
                 files.len()
-            );
+            )?;
         }
-        println!("manifest:  {}", report.manifest_path.display());
+        crate::out!("manifest:  {}", report.manifest_path.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

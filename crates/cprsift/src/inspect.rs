@@ -8,7 +8,9 @@ use cprsift_format::{Extract, ExtractOptions, Pnr, Record, RecordType};
 use cprsift_io::MappedFile;
 use serde_json::{Map, Value};
 
-use crate::failure::{CommandResult, Failure};
+use cprsift_errors::Category;
+
+use crate::failure::{stdout_failure, CommandResult, Failure};
 
 /// Arguments of `inspect`.
 #[derive(clap::Args)]
@@ -29,22 +31,30 @@ pub struct Args {
 /// Runs `inspect`.
 pub fn run(args: Args) -> CommandResult {
     let pnr = match &args.pnr {
-        Some(text) => {
-            Some(Pnr::parse(text).ok_or_else(|| Failure::Usage("--pnr takes 10 digits".into()))?)
-        }
+        Some(text) => Some(Pnr::parse(text).ok_or_else(|| {
+            Failure::new(
+                Category::BadArgument,
+                format!("--pnr {text:?}: a personal number is 10 digits or DDMMYY-SSSS"),
+            )
+        })?),
         None => None,
     };
     let record_type = match &args.record_type {
         Some(t) => Some(
             RecordType::from_bytes(t.as_bytes())
                 .filter(|_| t.len() == 3)
-                .ok_or_else(|| Failure::Usage("--type takes 3 digits, e.g. 008".into()))?,
+                .ok_or_else(|| {
+                    Failure::new(
+                        Category::BadArgument,
+                        format!("--type {t:?}: a record type is 3 digits, e.g. 008"),
+                    )
+                })?,
         ),
         None => None,
     };
-    let map = MappedFile::open(&args.file).map_err(|e| Failure::usage(args.file.display(), e))?;
+    let map = MappedFile::open(&args.file).map_err(|e| Failure::io(&args.file, &e))?;
     let extract = Extract::open(&map, ExtractOptions::default())
-        .map_err(|e| Failure::Invalid(e.in_file(&args.file).to_string()))?;
+        .map_err(|e| Failure::new(e.category, e.in_file(&args.file)))?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut emit = |r: &Record<'_>| -> Result<(), Failure> {
@@ -53,7 +63,7 @@ pub fn run(args: Args) -> CommandResult {
         {
             return Ok(());
         }
-        writeln!(out, "{}", to_json(r, args.show_pnr)).map_err(stdout_failure)
+        writeln!(out, "{}", to_json(r, args.show_pnr)).map_err(|e| stdout_failure(&e))
     };
     emit(&extract.start_record())?;
     for r in extract.receipts() {
@@ -76,18 +86,8 @@ pub fn run(args: Args) -> CommandResult {
         emit(&r.map_err(|e| invalid(&extract, &args.file, e))?)?;
     }
     match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(stdout_failure(e)),
-        _ => Ok(ExitCode::SUCCESS),
-    }
-}
-
-/// A reader that stopped reading (`inspect ... | head`) is not a failure: the output it wanted
-/// was written. Other write errors are.
-fn stdout_failure(e: std::io::Error) -> Failure {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Failure::Quiet
-    } else {
-        Failure::usage("stdout", e)
+        Err(e) => Err(stdout_failure(&e)),
+        Ok(()) => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -96,7 +96,8 @@ fn invalid(
     file: &std::path::Path,
     e: cprsift_format::ParseError,
 ) -> Failure {
-    Failure::Invalid(extract.locate(e).in_file(file).to_string())
+    let e = extract.locate(e);
+    Failure::new(e.category, e.in_file(file))
 }
 
 /// One record as a JSON object: position, type, layout variant and every field's text.

@@ -8,10 +8,9 @@ use std::time::Instant;
 use cprsift_format::ExtractOptions;
 use cprsift_replica::{ApplyOptions, ApplyOutcome, InitOptions, ReplicaError};
 
-use crate::failure::{CommandResult, Failure};
+use cprsift_errors::Category;
 
-/// How many errors of an invalid extract are listed.
-const SHOWN_ERRORS: usize = 10;
+use crate::failure::{CommandResult, Failure};
 
 /// The replica subcommands.
 #[derive(clap::Subcommand)]
@@ -79,24 +78,13 @@ pub fn run(cmd: Command) -> CommandResult {
 
 /// Words a replica error for the operator, with every listed input error.
 fn failure(e: ReplicaError) -> Failure {
-    let mut message = format!("[{}] {e}", e.category());
-    if let ReplicaError::Invalid {
-        path,
-        errors,
-        count,
-    } = &e
-    {
-        for err in errors.iter().take(SHOWN_ERRORS) {
-            message.push_str(&format!("\n  {}", err.in_file(path)));
-        }
-        if *count > SHOWN_ERRORS as u64 {
-            message.push_str(&format!("\n  ... and {} more", count - SHOWN_ERRORS as u64));
-        }
-    }
-    if e.is_input_error() {
-        Failure::Invalid(message)
-    } else {
-        Failure::Usage(message)
+    match &e {
+        ReplicaError::Invalid {
+            path,
+            errors,
+            count,
+        } => Failure::of(&e).listing(path, errors, *count),
+        _ => Failure::of(&e),
     }
 }
 
@@ -111,15 +99,15 @@ fn init(extract: &Path, replica: &Path, strict_unknown: bool) -> CommandResult {
     };
     let r = cprsift_replica::init(extract, replica, opts).map_err(failure)?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    crate::out!(
         "replica {} initialised from {}: {} persons, PRODDTO {}, OPGAVENR {}",
         replica.display(),
         extract.display(),
         r.persons,
         r.proddto,
         r.opgavenr
-    );
-    println!(
+    )?;
+    crate::out!(
         "stored {:.1} MB in 1 segment; index {:.1} MB ({} bytes per person); {:.2} s, {:.0} MB/s; {} warnings",
         megabytes(r.segment_bytes),
         megabytes(r.index_bytes),
@@ -127,7 +115,7 @@ fn init(extract: &Path, replica: &Path, strict_unknown: bool) -> CommandResult {
         secs,
         megabytes(r.input_bytes) / secs.max(1e-9),
         r.warnings
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -149,7 +137,7 @@ fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandR
                 segment_bytes,
                 compacted_segments,
             } => {
-                println!(
+                crate::out!(
                     "applied {} (PRODDTO {proddto}): {persons} persons, {new_persons} new; \
                      generation {generation}, {:.1} MB written{}",
                     path.display(),
@@ -159,40 +147,41 @@ fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandR
                     } else {
                         String::new()
                     }
-                );
+                )?;
             }
             ApplyOutcome::AlreadyApplied {
                 path,
                 proddto,
                 replica,
-            } => println!(
+            } => crate::out!(
                 "already applied: {} (PRODDTO {proddto}; the replica is of {replica}), skipped",
                 path.display()
-            ),
+            )?,
         }
     }
-    println!("{:.2} s", started.elapsed().as_secs_f64());
+    crate::out!("{:.2} s", started.elapsed().as_secs_f64())?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn export(replica: &Path, out: &Path) -> CommandResult {
     let r = cprsift_replica::export(replica, out).map_err(failure)?;
-    println!(
+    crate::out!(
         "exported {} persons ({} records, {:.1} MB) of {} to {}",
         r.persons,
         r.records,
         megabytes(r.bytes),
         r.proddto,
         out.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn status(replica: &Path, json: bool) -> CommandResult {
     let s = cprsift_replica::status(replica).map_err(failure)?;
     if json {
-        let value = serde_json::to_value(&s).map_err(|e| Failure::usage("json", e))?;
-        println!("{value}");
+        let value = serde_json::to_value(&s)
+            .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;
+        crate::out!("{value}")?;
         return Ok(ExitCode::SUCCESS);
     }
     let by_status: Vec<String> = s
@@ -200,27 +189,27 @@ fn status(replica: &Path, json: bool) -> CommandResult {
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
-    println!("replica:      {}", s.dir.display());
-    println!("PRODDTO:      {}", s.proddto);
-    println!("OPGAVENR:     {}", s.opgavenr);
-    println!("persons:      {}", s.persons);
-    println!("by status:    {}", by_status.join(", "));
-    println!(
+    crate::out!("replica:      {}", s.dir.display())?;
+    crate::out!("PRODDTO:      {}", s.proddto)?;
+    crate::out!("OPGAVENR:     {}", s.opgavenr)?;
+    crate::out!("persons:      {}", s.persons)?;
+    crate::out!("by status:    {}", by_status.join(", "))?;
+    crate::out!(
         "index:        {:.1} MB ({} bytes per person)",
         megabytes(s.index_bytes),
         s.index_bytes_per_person
-    );
-    println!(
+    )?;
+    crate::out!(
         "segments:     {} ({:.1} MB, {:.1} MB dead)",
         s.segments.len(),
         megabytes(s.segment_bytes),
         megabytes(s.dead_bytes)
-    );
-    println!("generation:   {} ({} present)", s.generation, s.generations);
-    println!(
+    )?;
+    crate::out!("generation:   {} ({} present)", s.generation, s.generations)?;
+    crate::out!(
         "extracts:     {} applied, the last {}",
         s.extracts_applied,
         s.last_extract.as_deref().unwrap_or("none")
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,8 @@ use cprsift_subscriptions::{
 };
 use serde_json::json;
 
+use cprsift_errors::Category;
+
 use crate::failure::{CommandResult, Failure};
 
 /// The subscriptions subcommands. Answers are the service's words (ADDED, REMOVED,
@@ -28,6 +30,9 @@ pub enum Command {
         /// The store folder (created 0700 if missing).
         #[arg(long)]
         subscriptions: PathBuf,
+        /// Accept a file without subscribers over a store that has some (empties the store).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Print every subscriber in the TOML form (full PNRs: this is the data itself).
     Export {
@@ -204,7 +209,8 @@ pub fn run(cmd: Command) -> CommandResult {
         Command::Import {
             file,
             subscriptions,
-        } => import(&file, &subscriptions),
+            allow_empty,
+        } => import(&file, &subscriptions, allow_empty),
         Command::Export {
             subscriptions,
             output,
@@ -255,13 +261,9 @@ pub fn run(cmd: Command) -> CommandResult {
     }
 }
 
-/// Maps a library error to the exit code its kind calls for.
+/// A library error in the project's error language.
 fn failure(e: SubscriptionError) -> Failure {
-    if e.is_invalid_input() {
-        Failure::Invalid(e.to_string())
-    } else {
-        Failure::Usage(e.to_string())
-    }
+    Failure::of(&e)
 }
 
 /// Checks the subscriber id, then ties a value's refusal to it.
@@ -269,8 +271,8 @@ fn checked<T>(
     target: &Target,
     value: Result<T, InvalidValue>,
 ) -> Result<(SubscriberId, T), Failure> {
-    let id = SubscriberId::new(&target.subscriber).map_err(|e| Failure::Invalid(e.to_string()))?;
-    let value = value.map_err(|e| Failure::Invalid(e.for_subscriber(&id).to_string()))?;
+    let id = SubscriberId::new(&target.subscriber).map_err(|e| Failure::of(&e))?;
+    let value = value.map_err(|e| Failure::of(&e.for_subscriber(&id)))?;
     Ok((id, value))
 }
 
@@ -290,11 +292,14 @@ fn on_off(text: &str) -> Result<bool, InvalidValue> {
 /// Opens a store for an update; a TOML file is refused (nothing is ever written back to it).
 fn writable_store(path: &Path) -> Result<Store, Failure> {
     if path.is_file() {
-        return Err(Failure::Usage(format!(
-            "{}: a TOML file is read only; import it into a store \
+        return Err(Failure::new(
+            Category::NotAStore,
+            format!(
+                "{}: a TOML file is read only; import it into a store \
              (`cprsift subscriptions import FILE --subscriptions STORE`) to change subscriptions",
-            path.display()
-        )));
+                path.display()
+            ),
+        ));
     }
     Store::open(path).map_err(failure)
 }
@@ -327,13 +332,13 @@ fn open_replica(dir: Option<PathBuf>) -> Result<Option<ReplicaPnrs>, Failure> {
     dir.map(|d| {
         Replica::open(&d)
             .map(ReplicaPnrs)
-            .map_err(|e| Failure::Usage(format!("replica {}: {e}", d.display())))
+            .map_err(|e| Failure::of(&e))
     })
     .transpose()
 }
 
 fn answer(outcome: cprsift_subscriptions::Outcome) -> CommandResult {
-    println!("{outcome}");
+    crate::out!("{outcome}")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -420,20 +425,36 @@ fn bulk_json(report: &BulkReport) -> serde_json::Value {
 }
 
 fn print_json(value: &serde_json::Value) -> CommandResult {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::usage("json", e))?;
-    println!("{text}");
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;
+    crate::out!("{text}")?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(file: &Path, store_dir: &Path) -> CommandResult {
+fn import(file: &Path, store_dir: &Path, allow_empty: bool) -> CommandResult {
     let registry = toml_form::read_file(file).map_err(failure)?;
+    // A folder that is not (yet) a store has nothing to lose; Store::create judges it.
+    if let (true, false, Ok(store)) = (registry.is_empty(), allow_empty, Store::open(store_dir)) {
+        let held = store.load().map_err(failure)?.len();
+        if held > 0 {
+            return Err(Failure::new(
+                Category::EmptyImport,
+                format!(
+                    "{}: the file has no subscribers and would empty the store at {}, which \
+                     holds {held}; nothing was changed (--allow-empty does it on purpose)",
+                    file.display(),
+                    store_dir.display()
+                ),
+            ));
+        }
+    }
     let store = Store::create(store_dir, &registry).map_err(failure)?;
     let generation = store.generation().map_err(failure)?;
-    println!(
+    crate::out!(
         "imported {} subscriber(s) into {} (generation {generation})",
         registry.len(),
         store_dir.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -441,7 +462,7 @@ fn export(path: &Path, output: Option<&Path>) -> CommandResult {
     let (registry, _) = load(path).map_err(failure)?;
     match output {
         Some(out) => toml_form::export_to_file(&registry, out).map_err(failure)?,
-        None => print!("{}", toml_form::export(&registry)),
+        None => crate::failure::write_raw(toml_form::export(&registry).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -457,13 +478,13 @@ fn list(path: &Path) -> CommandResult {
             "change_code": f.change_codes.len(),
             "no_filter": f.no_filter,
         });
-        println!("{line}");
+        crate::out!("{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn get_all_filters(args: &GetArgs) -> CommandResult {
-    let id = SubscriberId::new(&args.subscriber).map_err(|e| Failure::Invalid(e.to_string()))?;
+    let id = SubscriberId::new(&args.subscriber).map_err(|e| Failure::of(&e))?;
     let (registry, _) = load(&args.subscriptions).map_err(failure)?;
     let filters = registry
         .get(&id)

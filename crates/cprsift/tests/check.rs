@@ -44,8 +44,16 @@ fn invalid_file_exits_1_with_position_and_category() {
     let report = text(&out.stdout);
     assert!(report.contains("line 3, byte"), "{report}");
     assert!(
-        report.contains("record 002, field KOMKOD, person 150385-xxxx: bad-numeric"),
+        report.contains("  [bad-numeric] ")
+            && report.contains("record 002, field KOMKOD, person 150385-xxxx: expected"),
         "{report}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("cprsift: [bad-numeric] ")
+            && stderr.contains("bad-numeric.txt: line 3, byte ")
+            && stderr.contains("record 002, field KOMKOD, person 150385-xxxx"),
+        "{stderr}"
     );
     assert!(
         !report.contains("1503859991"),
@@ -101,6 +109,7 @@ fn inspect_prints_one_person_masked_unless_asked() {
         cprsift(&["inspect", file.to_str().unwrap(), "--type", "1"])
             .status
             .code(),
-        Some(2)
+        Some(1),
+        "a record type of the wrong form is a bad argument value"
     );
 }

@@ -258,5 +258,6 @@ fn initial_load_writes_shards_and_a_manifest() {
         "--outbox",
         dir.path().join("outbox2").to_str().unwrap(),
     ]);
-    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(unknown.status.code(), Some(1), "a subscriber id is input");
+    assert!(String::from_utf8_lossy(&unknown.stderr).starts_with("cprsift: [unknown-subscriber] "));
 }

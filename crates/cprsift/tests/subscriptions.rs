@@ -91,13 +91,28 @@ fn import_export_and_permissions() {
         Some(0)
     );
     assert_eq!(export(&second), golden);
-    // Importing over an existing store replaces its content.
+    // Importing over an existing store replaces its content; a file without subscribers does
+    // so only when --allow-empty says it is meant.
     let empty = tmp.path().join("empty.toml");
     std::fs::write(&empty, "").unwrap();
+    let refused = cprsift(&[&"import", &empty, &"--subscriptions", &store]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).starts_with("cprsift: [empty-import] "),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(export(&store), golden, "the store is unchanged");
     assert_eq!(
-        cprsift(&[&"import", &empty, &"--subscriptions", &store])
-            .status
-            .code(),
+        cprsift(&[
+            &"import",
+            &empty,
+            &"--subscriptions",
+            &store,
+            &"--allow-empty"
+        ])
+        .status
+        .code(),
         Some(0)
     );
     assert_eq!(export(&store), "");
