@@ -21,7 +21,12 @@ impl MappedFile {
     /// Maps `path` read-only.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref();
-        let file = File::open(path)?;
+        Self::map(File::open(path)?, path)
+    }
+
+    /// Maps a file already open for reading (opened without following a link, e.g. with
+    /// [`crate::Folder::open_file`]); `path` names it in messages.
+    pub fn map(file: File, path: &Path) -> io::Result<Self> {
         let len = file.metadata()?.len();
         let map = if len == 0 {
             None
