@@ -19,7 +19,7 @@
 //! temporary file (not after a failpoint's simulated crash: [`crate::failpoint::crashed`]).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use rustix::rand::{getrandom, GetRandomFlags};
@@ -137,6 +137,12 @@ impl Write for AtomicFile {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl Seek for AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.open()?.seek(pos)
     }
 }
 

@@ -172,13 +172,17 @@ impl Folder {
                 .create(&parent)?;
         }
         // The parent is the operator's choice: opened following links.
-        let fd = rustix::fs::openat(
-            CWD,
-            &parent,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        Folder::from_fd(fd, parent)?.private_child_reporting(name)
+        Folder::open_following(&parent)?.private_child_reporting(name)
+    }
+
+    /// Opens an existing folder following links in every component: for a folder the
+    /// operator named to hold an output file (an export's target), where only the file's own
+    /// name must not be a link.
+    pub fn open_following(path: &Path) -> io::Result<Folder> {
+        let path = normalized(path);
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(CWD, &path, flags, Mode::empty())?;
+        Folder::from_fd(fd, path)
     }
 
     fn from_fd(fd: OwnedFd, path: PathBuf) -> io::Result<Folder> {
