@@ -96,12 +96,17 @@ pub enum EngineError {
         /// What is wrong.
         reason: String,
     },
-    /// Another cprsift process is writing to this outbox (its lock is held).
+    /// Another cprsift process is writing to this outbox (its lock is held after the bounded
+    /// wait, `cprsift_io::lock::LOCK_WAIT`).
     #[error("{}: another cprsift process is delivering into this outbox (its lock is held)", path.display())]
     Locked {
         /// The lock file.
         path: PathBuf,
     },
+    /// A name in the outbox (or the outbox itself) is a link or not what cprsift writes there:
+    /// refused, nothing written through it.
+    #[error("{0}")]
+    UnsafePath(cprsift_io::error::UnsafePath),
     /// The replica failed (opening, reading, applying).
     #[error("{message}")]
     Replica {
@@ -134,9 +139,20 @@ impl fmt::Display for First<'_> {
 
 impl EngineError {
     /// Wraps an I/O error with the path it concerns.
+    /// A refusal and a held lock become their own variants.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> EngineError {
         let path = path.into();
-        move |source| EngineError::Io { path, source }
+        move |source| {
+            if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
+                return EngineError::UnsafePath(refusal.clone());
+            }
+            match cprsift_io::error::locked(&source) {
+                Some(locked) => EngineError::Locked {
+                    path: locked.path.clone(),
+                },
+                None => EngineError::Io { path, source },
+            }
+        }
     }
 
     /// A stable, machine-readable category (the format's categories for input errors).
@@ -154,6 +170,7 @@ impl EngineError {
             EngineError::ShardTooSmall { .. } => "shard-too-small",
             EngineError::Outbox { .. } => "outbox",
             EngineError::Locked { .. } => "locked",
+            EngineError::UnsafePath(_) => "unsafe-path",
             EngineError::Replica { category, .. } => category,
             EngineError::Subscriptions { .. } => "subscriptions",
         }
