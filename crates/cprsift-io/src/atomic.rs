@@ -89,6 +89,14 @@ impl AtomicFile {
         self.folder.join(&self.temp)
     }
 
+    /// The temporary file's metadata (its size so far, once flushed).
+    pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
+        match &self.file {
+            Some(file) => file.metadata(),
+            None => Err(io::Error::other("the file was already committed")),
+        }
+    }
+
     fn open(&mut self) -> io::Result<&mut File> {
         self.file
             .as_mut()
