@@ -41,8 +41,18 @@ use crate::lock::{lock, LockFile, LOCK};
 pub const CURRENT: &str = "CURRENT";
 /// The older stores' pointer: a symbolic link to the generation folder.
 const OLD_CURRENT: &str = "current";
-/// Older stores' leftovers of an interrupted pointer swap, and their lock file.
-const OLD_NAMES: [&str; 2] = ["current.tmp", ".lock"];
+/// The older stores' lock file (removed once `CURRENT` replaced their pointer).
+const OLD_LOCK: &str = ".lock";
+
+/// True for the temporary names of older versions' interrupted commits: the store's
+/// `current.tmp`, the replica's `CURRENT.tmp` and `gen-NNNNNNNNNNNN.tmp/`.
+fn is_old_temporary(name: &str) -> bool {
+    name == "current.tmp"
+        || name == "CURRENT.tmp"
+        || name
+            .strip_suffix(".tmp")
+            .is_some_and(|n| parse_generation_name(n).is_some())
+}
 
 /// A generation folder's name: `gen-` and 12 digits.
 pub fn generation_name(number: u64) -> String {
@@ -109,7 +119,8 @@ impl Generations {
         name == CURRENT
             || name == LOCK
             || name == OLD_CURRENT
-            || OLD_NAMES.contains(&name)
+            || name == OLD_LOCK
+            || is_old_temporary(name)
             || parse_generation_name(name).is_some()
             || is_temporary(name)
     }
@@ -181,8 +192,8 @@ impl Writer<'_> {
             let remove = match name.as_str() {
                 CURRENT | LOCK => false,
                 // The older form's names go once `CURRENT` replaced them.
-                OLD_CURRENT => has_pointer,
-                n if OLD_NAMES.contains(&n) => has_pointer || n != ".lock",
+                OLD_CURRENT | OLD_LOCK => has_pointer,
+                n if is_old_temporary(n) => true,
                 n if parse_generation_name(n).is_some() => {
                     current.as_ref().map(|c| c.name.as_str()) != Some(n)
                 }
