@@ -96,9 +96,9 @@ pub enum EngineError {
         /// What is wrong.
         reason: String,
     },
-    /// Another cprsift process is writing to this outbox (its lock is held after the bounded
-    /// wait, `cprsift_io::lock::LOCK_WAIT`).
-    #[error("{}: another cprsift process is delivering into this outbox (its lock is held)", path.display())]
+    /// Another cprsift process holds a lock this run needs (the outbox's or the subscription
+    /// store's) after the bounded wait, `cprsift_io::lock::LOCK_WAIT`.
+    #[error("{}: another cprsift process is writing here (its lock is held)", path.display())]
     Locked {
         /// The lock file.
         path: PathBuf,

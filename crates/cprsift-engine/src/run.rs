@@ -43,8 +43,12 @@ impl From<ReplicaError> for EngineError {
 
 impl From<SubscriptionError> for EngineError {
     fn from(e: SubscriptionError) -> EngineError {
-        EngineError::Subscriptions {
-            message: e.to_string(),
+        match e {
+            SubscriptionError::UnsafePath(refusal) => EngineError::UnsafePath(refusal),
+            SubscriptionError::Locked { path } => EngineError::Locked { path },
+            e => EngineError::Subscriptions {
+                message: e.to_string(),
+            },
         }
     }
 }

@@ -289,3 +289,20 @@ fn a_delivery_stopped_at_any_failpoint_is_completed_by_a_rerun_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn a_second_writer_of_an_outbox_waits_a_bounded_time_then_is_refused_as_locked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let day = nightly_setup(tmp.path());
+    let runs = tmp.path().join("outbox/_runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let held = std::fs::File::create(runs.join("LOCK")).unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let started = std::time::Instant::now();
+    let e = initial_load(&initial_request(tmp.path())).unwrap_err();
+    assert_eq!(e.category(), "locked", "{e}");
+    assert!(e.to_string().contains("LOCK"), "{e}");
+    assert!(started.elapsed() >= cprsift_io::lock::LOCK_WAIT);
+    drop(held);
+    deliver(&nightly_request(tmp.path(), &day, false)).unwrap();
+}

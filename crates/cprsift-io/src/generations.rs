@@ -129,7 +129,13 @@ impl Generations {
     /// not a file is refused; one that does not name a generation is `InvalidData`.
     pub fn current(&self) -> io::Result<Option<Current>> {
         let text = match self.root.kind(CURRENT)? {
-            Some(Kind::File) => String::from_utf8_lossy(&self.root.read(CURRENT)?).into_owned(),
+            Some(Kind::File) => {
+                // A pointer is one short line; a longer file is not one (read no more of it).
+                let mut bytes = Vec::new();
+                let file = self.root.open_file(CURRENT)?;
+                std::io::Read::read_to_end(&mut std::io::Read::take(file, 256), &mut bytes)?;
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
             Some(Kind::Link) => return Err(refuse(&self.root.join(CURRENT), Unsafe::Symlink)),
             Some(_) => return Err(refuse(&self.root.join(CURRENT), Unsafe::NotAFile)),
             None => match self.root.kind(OLD_CURRENT)? {
