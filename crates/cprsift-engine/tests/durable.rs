@@ -217,14 +217,11 @@ fn a_regular_file_at_a_target_is_replaced_without_writing_into_it() {
     assert!(delivered.starts_with(b"000"));
 }
 
+/// The outbox's files (relative path, bytes; `None` for a folder).
+type Files = Vec<(PathBuf, Option<Vec<u8>>)>;
+
 /// The outbox, the replica's export and the store's registry after a run.
-fn state(
-    dir: &Path,
-) -> (
-    Vec<(PathBuf, Option<Vec<u8>>)>,
-    Vec<u8>,
-    cprsift_subscriptions::Registry,
-) {
+fn state(dir: &Path) -> (Files, Vec<u8>, cprsift_subscriptions::Registry) {
     let outbox = tree(&dir.join("outbox"))
         .into_iter()
         .map(|(p, (_, b))| (p, b))
