@@ -18,9 +18,10 @@ use crate::error::EngineError;
 use crate::filters::{FilterSet, Selection};
 use crate::lenient::{SetAside, SetAsideBlocks};
 use crate::output::{
-    private_dir, publish, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions,
-    StagedFile,
+    outbox_folder, private_child, publish, runs_dir, write_whole, FileMetadata, OutputFile,
+    OutputOptions, RUNS,
 };
+use cprsift_io::{Folder, StagedFile};
 
 /// How much rendered output is buffered before it goes to the file.
 const FLUSH_BYTES: usize = 1 << 20;
@@ -246,7 +247,7 @@ pub(crate) fn write_daily_lenient(
     let name = options
         .output
         .file_name(daily_file_name(day.proddto(), &opgavenr));
-    private_dir(outbox)?;
+    let outbox_dir = outbox_folder(outbox)?;
     // Every file is written to its temporary file first (in parallel); then all are made
     // durable and renamed together (see `publish`); the manifest, the commit point, comes last.
     let staged: Vec<Option<(ManifestFile, [StagedFile; 2])>> = filters
@@ -257,7 +258,7 @@ pub(crate) fn write_daily_lenient(
             if options.skip_empty && sel.blocks.is_empty() {
                 return Ok(None);
             }
-            write_one(day, id, &sel.blocks, outbox, &name, &options.output).map(Some)
+            write_one(day, id, &sel.blocks, &outbox_dir, &name, &options.output).map(Some)
         })
         .collect::<Result<_, EngineError>>()?;
     let mut written = Vec::with_capacity(staged.len());
@@ -268,7 +269,7 @@ pub(crate) fn write_daily_lenient(
             entry
         }));
     }
-    publish(files)?;
+    publish(files, outbox)?;
     let mut manifest = DailyManifest {
         kind: "daily".into(),
         opgavenr,
@@ -293,8 +294,7 @@ pub(crate) fn write_daily_lenient(
             .extend(sel.moves.iter().map(ReportedMove::new));
     }
     let path = DailyManifest::path(outbox, day.proddto(), &manifest.opgavenr);
-    let runs = runs_dir(outbox);
-    private_dir(&runs)?;
+    let runs = private_child(&outbox_dir, RUNS)?;
     if !set_aside.entries.is_empty() {
         let reject = DailyManifest::reject_path(outbox, day.proddto(), &manifest.opgavenr);
         let name = file_name_of(&reject);
@@ -326,13 +326,12 @@ fn write_one(
     day: &DayIndex<'_>,
     id: &SubscriberId,
     blocks: &RoaringBitmap,
-    outbox: &Path,
+    outbox: &Folder,
     name: &str,
     output: &OutputOptions,
 ) -> Result<(ManifestFile, [StagedFile; 2]), EngineError> {
-    let dir = outbox.join(id.as_str());
-    private_dir(&dir)?;
-    let mut file = AtomicFile::create(&dir, name, output.zstd)?;
+    let dir = private_child(outbox, id.as_str())?;
+    let mut file = OutputFile::create(&dir, name, output.zstd)?;
     let counts = render_daily(day, blocks, output.terminator, &mut |b| file.write_all(b))?;
     let (digest, data) = file.stage()?;
     let meta = FileMetadata {

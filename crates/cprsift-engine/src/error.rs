@@ -102,8 +102,9 @@ pub enum EngineError {
         /// What is wrong.
         reason: String,
     },
-    /// Another cprsift process is writing to this outbox (its lock is held).
-    #[error("{}: another cprsift process is delivering into this outbox (its lock is held)", path.display())]
+    /// Another cprsift process holds a lock this run needs (the outbox's or the subscription
+    /// store's) after the bounded wait, `cprsift_io::lock::LOCK_WAIT`.
+    #[error("{}: another cprsift process is writing here (its lock is held)", path.display())]
     Locked {
         /// The lock file.
         path: PathBuf,
@@ -117,6 +118,10 @@ pub enum EngineError {
         /// What differs.
         reason: String,
     },
+    /// A name in the outbox (or the outbox itself) is a link or not what cprsift writes there:
+    /// refused, nothing written through it.
+    #[error("{0}")]
+    UnsafePath(cprsift_io::error::UnsafePath),
     /// The replica failed (opening, reading, applying).
     #[error(transparent)]
     Replica(#[from] ReplicaError),
@@ -139,9 +144,20 @@ impl fmt::Display for First<'_> {
 
 impl EngineError {
     /// Wraps an I/O error with the path it concerns.
+    /// A refusal and a held lock become their own variants.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> EngineError {
         let path = path.into();
-        move |source| EngineError::Io { path, source }
+        move |source| {
+            if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
+                return EngineError::UnsafePath(refusal.clone());
+            }
+            match cprsift_io::error::locked(&source) {
+                Some(locked) => EngineError::Locked {
+                    path: locked.path.clone(),
+                },
+                None => EngineError::Io { path, source },
+            }
+        }
     }
 }
 
@@ -163,6 +179,7 @@ impl Categorized for EngineError {
             EngineError::Outbox { .. } => Category::OutboxDamaged,
             EngineError::Locked { .. } => Category::Locked,
             EngineError::DifferentExtract { .. } => Category::DifferentExtract,
+            EngineError::UnsafePath(_) => Category::UnsafePath,
             EngineError::Replica(e) => e.category(),
             EngineError::Subscriptions(e) => e.category(),
         }

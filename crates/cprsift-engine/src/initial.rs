@@ -22,7 +22,11 @@ use sha2::{Digest, Sha256};
 use crate::daily::{end_record, ManifestFile};
 use crate::error::EngineError;
 use crate::filters::SubscriberRef;
-use crate::output::{private_dir, runs_dir, write_whole, AtomicFile, FileMetadata, OutputOptions};
+use crate::output::{
+    outbox_folder, private_child, runs_dir, write_whole, FileMetadata, OutputFile, OutputOptions,
+    RUNS,
+};
+use cprsift_io::Folder;
 
 /// Default shard size: 1 GiB.
 pub const DEFAULT_SHARD_SIZE: u64 = 1 << 30;
@@ -232,7 +236,7 @@ struct ChosenPerson<'r> {
 /// One subscriber's shards.
 struct ShardWriter {
     id: SubscriberId,
-    dir: PathBuf,
+    dir: Folder,
     base: String,
     number: u32,
     open: Option<OpenShard>,
@@ -241,7 +245,7 @@ struct ShardWriter {
 
 struct OpenShard {
     name: String,
-    file: AtomicFile,
+    file: OutputFile,
     persons: Vec<usize>,
     taeller: u64,
     /// Bytes the shard will have once its 003 tail and 999 are written.
@@ -259,7 +263,7 @@ impl ShardWriter {
         let name = opts
             .output
             .file_name(format!("{}.{:03}", self.base, self.number));
-        let mut file = AtomicFile::create(&self.dir, &name, opts.output.zstd)?;
+        let mut file = OutputFile::create(&self.dir, &name, opts.output.zstd)?;
         file.write_all(&frame.start)?;
         self.open = Some(OpenShard {
             name,
@@ -385,12 +389,11 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
     let frame = Frame::new(date, &opg, options.output.terminator);
     let plan = Plan::new(&subscribers);
     let base = initial_file_base(date, &opgavenr);
-    private_dir(outbox)?;
+    let outbox_dir = outbox_folder(outbox)?;
     let mut writers = subscribers
         .iter()
         .map(|&(id, _)| {
-            let dir = outbox.join(id.as_str());
-            private_dir(&dir)?;
+            let dir = private_child(&outbox_dir, id.as_str())?;
             Ok(ShardWriter {
                 id: id.clone(),
                 dir,
@@ -446,8 +449,7 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    let runs = runs_dir(outbox);
-    private_dir(&runs)?;
+    let runs = private_child(&outbox_dir, RUNS)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,19 +1,18 @@
-//! Files that appear only whole (SEMANTICS.md §3, §7): each is written to a temporary file in
-//! its target folder (mode 0600), hashed while written, optionally zstd-compressed, made
-//! durable, then renamed over the target. A single file ([`AtomicFile::commit`]) is fsynced,
-//! renamed and its folder fsynced. Many files (a day's delivery: two per subscriber) are
-//! [`AtomicFile::stage`]d and published together by [`publish`]: one `syncfs` per file system
-//! makes every temporary file durable, then all are renamed, then one more `syncfs` per file
-//! system makes the renames and new folders durable: a handful of flushes instead of four
-//! fsyncs per subscriber. A writer dropped before commit, and a staged file never published,
-//! remove their temporary file. Folders are created mode 0700.
+//! Files that appear only whole (SEMANTICS.md §3, §7), written through `cprsift_io`'s one
+//! atomic file (created exclusively under a fresh temporary name in its folder, mode 0600,
+//! never through a link, made durable, renamed over the target). What is the engine's own is
+//! here: an [`OutputFile`] hashes the bytes that reach the file and optionally zstd-compresses
+//! them; a single file is committed alone ([`OutputFile::commit`]); a day's files (two per
+//! subscriber) are staged and published together ([`publish`]: one `syncfs` per file system
+//! before and after the renames, not four fsyncs per subscriber). Folders are opened once,
+//! never through a link, and made private (0700): the outbox, each subscriber's folder,
+//! `_runs/`.
 
-use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use cprsift_io::durable;
+use cprsift_io::lock::LockFile;
+use cprsift_io::{AtomicFile, Folder, StagedFile};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -47,10 +46,23 @@ impl OutputOptions {
     }
 }
 
-/// Creates `dir` (and missing parents) with mode 0700 and makes sure it is 0700 (a folder
-/// that already exists with another mode is changed).
-pub(crate) fn private_dir(dir: &Path) -> Result<(), EngineError> {
-    durable::ensure_private_dir(dir).map_err(EngineError::io(dir))
+/// Opens the outbox (created 0700 with missing parents; made 0700; refused when it is a link
+/// or another user's).
+pub(crate) fn outbox_folder(outbox: &Path) -> Result<Folder, EngineError> {
+    Folder::create_private(outbox).map_err(EngineError::io(outbox))
+}
+
+/// Opens a private folder in the outbox (a subscriber's, `_runs`): created 0700 or fixed to
+/// it; a link, a non-folder or another user's folder is refused. Temporary files a crashed
+/// run left in it are removed: the caller holds the outbox lock and has none there yet.
+pub(crate) fn private_child(outbox: &Folder, name: &str) -> Result<Folder, EngineError> {
+    let folder = outbox
+        .private_child(name)
+        .map_err(EngineError::io(outbox.join(name)))?;
+    folder
+        .remove_stale_temporaries()
+        .map_err(EngineError::io(folder.path()))?;
+    Ok(folder)
 }
 
 /// Counts and hashes the bytes that reach the file.
@@ -74,8 +86,8 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 enum Sink {
-    Plain(Hashing<BufWriter<File>>),
-    Zstd(zstd::stream::write::Encoder<'static, Hashing<BufWriter<File>>>),
+    Plain(Hashing<BufWriter<AtomicFile>>),
+    Zstd(zstd::stream::write::Encoder<'static, Hashing<BufWriter<AtomicFile>>>),
 }
 
 /// What a committed file holds.
@@ -89,40 +101,35 @@ pub struct FileDigest {
     pub sha256: String,
 }
 
-/// A file being written; see the module documentation.
-pub(crate) struct AtomicFile {
-    target: PathBuf,
+/// An output file being written; see the module documentation. Dropped before its commit or
+/// stage (an error on the way), its temporary file is removed.
+pub(crate) struct OutputFile {
     tmp: PathBuf,
     sink: Option<Sink>,
     uncompressed: u64,
 }
 
-impl AtomicFile {
-    /// Starts `dir/name` (the folder must exist). A stale temporary file of the same target
-    /// (a crashed run) is replaced.
-    pub fn create(dir: &Path, name: &str, zstd: Option<i32>) -> Result<AtomicFile, EngineError> {
-        let target = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let file = durable::replace_private_file(&tmp).map_err(EngineError::io(&tmp))?;
+impl OutputFile {
+    /// Starts `name` in `folder`; a target that is a link or a folder is refused.
+    pub fn create(folder: &Folder, name: &str, zstd: Option<i32>) -> Result<Self, EngineError> {
+        let file = AtomicFile::create(folder, name).map_err(EngineError::io(folder.join(name)))?;
+        let tmp = file.temp_path();
         let hashing = Hashing {
             inner: BufWriter::with_capacity(1 << 20, file),
             sha: Sha256::new(),
             bytes: 0,
         };
-        let mut out = AtomicFile {
-            target,
-            tmp,
-            sink: None,
-            uncompressed: 0,
-        };
-        out.sink = Some(match zstd {
+        let sink = match zstd {
             None => Sink::Plain(hashing),
             Some(level) => Sink::Zstd(
-                zstd::stream::write::Encoder::new(hashing, level)
-                    .map_err(EngineError::io(&out.tmp))?,
+                zstd::stream::write::Encoder::new(hashing, level).map_err(EngineError::io(&tmp))?,
             ),
-        });
-        Ok(out)
+        };
+        Ok(OutputFile {
+            tmp,
+            sink: Some(sink),
+            uncompressed: 0,
+        })
     }
 
     /// Appends bytes.
@@ -136,9 +143,8 @@ impl AtomicFile {
         r.map_err(EngineError::io(&self.tmp))
     }
 
-    /// Flushes and hashes what was written; the open file is returned for the caller to sync.
-    /// On an error the temporary file is removed.
-    fn finish(&mut self) -> Result<(File, FileDigest), EngineError> {
+    /// Flushes and hashes what was written; returns the atomic file, to be committed or staged.
+    fn finish(mut self) -> Result<(AtomicFile, FileDigest), EngineError> {
         let hashing = match self.sink.take() {
             Some(Sink::Plain(w)) => Ok(w),
             Some(Sink::Zstd(w)) => w.finish(),
@@ -150,10 +156,7 @@ impl AtomicFile {
                 let file = h.inner.into_inner().map_err(|e| e.into_error())?;
                 Ok((file, h.bytes, h.sha))
             })
-            .map_err(|e| {
-                let _ = fs::remove_file(&self.tmp);
-                EngineError::io(&self.tmp)(e)
-            })?;
+            .map_err(EngineError::io(&self.tmp))?;
         let digest = FileDigest {
             bytes,
             uncompressed_bytes: self.uncompressed,
@@ -162,130 +165,49 @@ impl AtomicFile {
         Ok((file, digest))
     }
 
-    /// The finished temporary file, to be renamed.
-    fn staged(&mut self, device: u64) -> StagedFile {
-        StagedFile {
-            tmp: Some(std::mem::take(&mut self.tmp)),
-            target: std::mem::take(&mut self.target),
-            device,
-        }
-    }
-
     /// Finishes the file alone: flush, fsync, rename over the target, fsync the folder.
-    pub fn commit(mut self) -> Result<FileDigest, EngineError> {
+    pub fn commit(self) -> Result<FileDigest, EngineError> {
         let (file, digest) = self.finish()?;
-        let staged = self.staged(0);
-        file.sync_all()
-            .map_err(EngineError::io(staged.tmp_path()))?;
-        drop(file);
-        let dir = staged.rename()?;
-        durable::sync_dir(&dir).map_err(EngineError::io(&dir))?;
+        let target = file.path();
+        file.commit().map_err(EngineError::io(target))?;
         Ok(digest)
     }
 
     /// Finishes the file for a batch: flushed and closed, neither synced nor renamed; see
     /// [`publish`].
-    pub fn stage(mut self) -> Result<(FileDigest, StagedFile), EngineError> {
+    pub fn stage(self) -> Result<(FileDigest, StagedFile), EngineError> {
         let (file, digest) = self.finish()?;
-        let mut staged = self.staged(0);
-        staged.device = file
-            .metadata()
-            .map_err(EngineError::io(staged.tmp_path()))?
-            .dev();
+        let target = file.path();
+        let staged = file.stage().map_err(EngineError::io(target))?;
         Ok((digest, staged))
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.sink.is_some() {
-            self.sink = None;
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// A finished temporary file waiting to be published; removed when dropped unpublished.
-#[derive(Debug)]
-pub(crate) struct StagedFile {
-    /// The temporary file; `None` once renamed.
-    tmp: Option<PathBuf>,
-    target: PathBuf,
-    /// The file system holding it (`st_dev`).
-    device: u64,
-}
-
-impl StagedFile {
-    fn tmp_path(&self) -> &Path {
-        self.tmp.as_deref().unwrap_or(&self.target)
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.target
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    }
-
-    /// Renames the temporary file over the target; returns the folder.
-    fn rename(mut self) -> Result<PathBuf, EngineError> {
-        if let Some(tmp) = self.tmp.take() {
-            if let Err(e) = fs::rename(&tmp, &self.target) {
-                self.tmp = Some(tmp);
-                return Err(EngineError::io(&self.target)(e));
-            }
-        }
-        Ok(self.dir())
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if let Some(tmp) = &self.tmp {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
-/// Flushes each file system named by one of its folders (syncfs(2): data, inodes, folders).
-fn sync_file_systems(dirs: &[PathBuf]) -> Result<(), EngineError> {
-    for dir in dirs {
-        File::open(dir)
-            .and_then(|d| rustix::fs::syncfs(&d).map_err(io::Error::from))
-            .map_err(EngineError::io(dir))?;
-    }
-    Ok(())
-}
-
-/// Publishes staged files together: every file system holding one is flushed (the temporary
-/// files' bytes are durable), all are renamed over their targets in the order given, and the
-/// file systems are flushed again (the renames and any new folders are durable). A file
-/// appears only whole; on an error the files not yet renamed are removed.
-pub(crate) fn publish(files: Vec<StagedFile>) -> Result<(), EngineError> {
-    let mut devices: Vec<u64> = Vec::new();
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for f in &files {
-        if !devices.contains(&f.device) {
-            devices.push(f.device);
-            dirs.push(f.dir());
-        }
-    }
-    sync_file_systems(&dirs)?;
-    for f in files {
-        f.rename()?;
-    }
-    sync_file_systems(&dirs)
+/// Publishes staged files together (`cprsift_io::atomic::publish`: one `syncfs` per file
+/// system, the renames in the order given, one more `syncfs`). A file appears only whole; on
+/// an error the files not yet renamed are removed. `outbox` names the delivery in errors.
+pub(crate) fn publish(files: Vec<StagedFile>, outbox: &Path) -> Result<(), EngineError> {
+    cprsift_io::atomic::publish(files).map_err(EngineError::io(outbox))
 }
 
 /// Writes a small file whole (metadata, manifests), uncompressed.
-pub(crate) fn write_whole(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileDigest, EngineError> {
-    let mut f = AtomicFile::create(dir, name, None)?;
+pub(crate) fn write_whole(
+    folder: &Folder,
+    name: &str,
+    bytes: &[u8],
+) -> Result<FileDigest, EngineError> {
+    let mut f = OutputFile::create(folder, name, None)?;
     f.write_all(bytes)?;
     f.commit()
 }
 
 /// Stages a small file (metadata) for [`publish`], uncompressed.
-pub(crate) fn stage_whole(dir: &Path, name: &str, bytes: &[u8]) -> Result<StagedFile, EngineError> {
-    let mut f = AtomicFile::create(dir, name, None)?;
+pub(crate) fn stage_whole(
+    folder: &Folder,
+    name: &str,
+    bytes: &[u8],
+) -> Result<StagedFile, EngineError> {
+    let mut f = OutputFile::create(folder, name, None)?;
     f.write_all(bytes)?;
     f.stage().map(|(_, staged)| staged)
 }
@@ -319,39 +241,49 @@ impl FileMetadata {
     }
 
     /// Writes `<file>.metadata` beside the data file.
-    pub(crate) fn write(&self, dir: &Path) -> Result<(), EngineError> {
-        let (name, json) = self.file_and_json(dir)?;
-        write_whole(dir, &name, &json).map(|_| ())
+    pub(crate) fn write(&self, folder: &Folder) -> Result<(), EngineError> {
+        let (name, json) = self.file_and_json(folder.path())?;
+        write_whole(folder, &name, &json).map(|_| ())
     }
 
     /// Stages `<file>.metadata` beside the data file, for [`publish`].
-    pub(crate) fn stage(&self, dir: &Path) -> Result<StagedFile, EngineError> {
-        let (name, json) = self.file_and_json(dir)?;
-        stage_whole(dir, &name, &json)
+    pub(crate) fn stage(&self, folder: &Folder) -> Result<StagedFile, EngineError> {
+        let (name, json) = self.file_and_json(folder.path())?;
+        stage_whole(folder, &name, &json)
     }
 }
 
 /// Where a run's manifests live: `<outbox>/_runs/` (a subscriber id cannot start with `_`, so
 /// this folder can never be a subscriber's).
 pub(crate) fn runs_dir(outbox: &Path) -> PathBuf {
-    outbox.join("_runs")
+    outbox.join(RUNS)
 }
 
-/// Takes the outbox's lock for the duration of a run (one writer per outbox).
-pub(crate) fn lock_outbox(outbox: &Path) -> Result<File, EngineError> {
-    let runs = runs_dir(outbox);
-    private_dir(&runs)?;
-    let path = runs.join("LOCK");
-    durable::try_lock_exclusive(&path)
-        .map_err(EngineError::io(&path))?
-        .ok_or(EngineError::Locked { path })
+/// The name of `_runs/`, where a run's manifests live (see [`runs_dir`]).
+pub(crate) const RUNS: &str = "_runs";
+
+/// Takes the outbox's lock (`_runs/LOCK`) for the duration of a run: one writer per outbox,
+/// with the project's one lock policy (`cprsift_io::lock`: a bounded wait, then `locked`).
+pub(crate) fn lock_outbox(outbox: &Path) -> Result<LockFile, EngineError> {
+    let outbox = outbox_folder(outbox)?;
+    let runs = outbox
+        .private_child(RUNS)
+        .map_err(EngineError::io(outbox.join(RUNS)))?;
+    let lock = cprsift_io::lock::lock(&runs, "LOCK").map_err(EngineError::io(runs.join("LOCK")))?;
+    runs.remove_stale_temporaries()
+        .map_err(EngineError::io(runs.path()))?;
+    Ok(lock)
 }
 
-/// Reads a manifest if one exists.
+/// Reads a manifest if one exists (never through a link).
 pub(crate) fn read_manifest<T: for<'de> Deserialize<'de>>(
     path: &Path,
 ) -> Result<Option<T>, EngineError> {
-    match fs::read(path) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Ok(None);
+    };
+    match Folder::open(parent).and_then(|f| f.read(name)) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| EngineError::Outbox {
@@ -366,18 +298,28 @@ pub(crate) fn read_manifest<T: for<'de> Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
+
+    fn names(dir: &Path) -> Vec<std::ffi::OsString> {
+        let mut n: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        n.sort();
+        n
+    }
 
     #[test]
     fn files_appear_whole_and_private() {
         let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("a/b");
-        private_dir(&sub).unwrap();
+        let outbox = outbox_folder(&dir.path().join("a")).unwrap();
+        let sub = private_child(&outbox, "b").unwrap();
         assert_eq!(
-            fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+            fs::metadata(sub.path()).unwrap().permissions().mode() & 0o777,
             0o700
         );
-        let mut f = AtomicFile::create(&sub, "x", None).unwrap();
+        let mut f = OutputFile::create(&sub, "x", None).unwrap();
         f.write_all(b"abc").unwrap();
         assert!(!sub.join("x").exists());
         let d = f.commit().unwrap();
@@ -392,53 +334,45 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         // Dropped before commit: nothing stays behind.
-        let mut g = AtomicFile::create(&sub, "y", Some(3)).unwrap();
+        let mut g = OutputFile::create(&sub, "y", Some(3)).unwrap();
         g.write_all(b"abc").unwrap();
         drop(g);
-        let names: Vec<_> = fs::read_dir(&sub)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("x")]);
+        assert_eq!(names(sub.path()), vec![std::ffi::OsString::from("x")]);
     }
 
     #[test]
     fn staged_files_appear_together_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        private_dir(&a).unwrap();
-        private_dir(&b).unwrap();
+        let outbox = outbox_folder(dir.path()).unwrap();
+        let a = private_child(&outbox, "a").unwrap();
+        let b = private_child(&outbox, "b").unwrap();
         let staged = vec![
             stage_whole(&a, "x", b"1").unwrap(),
             stage_whole(&b, "y", b"22").unwrap(),
         ];
         assert!(!a.join("x").exists() && !b.join("y").exists());
-        publish(staged).unwrap();
+        publish(staged, dir.path()).unwrap();
         assert_eq!(fs::read(a.join("x")).unwrap(), b"1");
         assert_eq!(fs::read(b.join("y")).unwrap(), b"22");
         // Staged but never published (an error elsewhere in the run): nothing stays behind.
         drop(stage_whole(&a, "z", b"3").unwrap());
-        let names: Vec<_> = fs::read_dir(&a)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("x")]);
+        assert_eq!(names(a.path()), vec![std::ffi::OsString::from("x")]);
         // A rename that fails (its folder vanished) stops the publish; the rest is removed.
-        let c = dir.path().join("c");
-        private_dir(&c).unwrap();
+        let c = private_child(&outbox, "c").unwrap();
         let staged = vec![
             stage_whole(&c, "u", b"4").unwrap(),
             stage_whole(&a, "v", b"5").unwrap(),
         ];
-        fs::rename(&c, dir.path().join("gone")).unwrap();
-        assert!(publish(staged).is_err());
-        assert!(!a.join("v").exists() && !a.join(".v.tmp").exists());
+        fs::rename(c.path(), dir.path().join("gone")).unwrap();
+        assert!(publish(staged, dir.path()).is_err());
+        assert_eq!(names(a.path()), vec![std::ffi::OsString::from("x")]);
     }
 
     #[test]
     fn compressed_files_hash_what_is_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let mut f = AtomicFile::create(dir.path(), "z.zst", Some(3)).unwrap();
+        let folder = outbox_folder(dir.path()).unwrap();
+        let mut f = OutputFile::create(&folder, "z.zst", Some(3)).unwrap();
         f.write_all(&[b'a'; 10_000]).unwrap();
         let d = f.commit().unwrap();
         let stored = fs::read(dir.path().join("z.zst")).unwrap();

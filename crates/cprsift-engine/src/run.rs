@@ -29,7 +29,7 @@ use crate::initial::{
     StoredPersonView,
 };
 use crate::lenient::{set_aside, SetAside, SetAsideBlocks};
-use crate::output::{lock_outbox, private_dir, read_manifest, runs_dir, AtomicFile};
+use crate::output::{lock_outbox, outbox_folder, private_child, read_manifest, OutputFile, RUNS};
 
 impl PriorState for Replica {
     fn municipality_before(&self, pnr: Pnr) -> Option<u16> {
@@ -177,7 +177,17 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
                 proddto_forrig: extract.proddto_forrig(),
             })
         }
-        Sequence::AlreadyApplied => return Ok(report),
+        Sequence::AlreadyApplied => {
+            if req.apply {
+                // Nothing to deliver or apply, but an apply interrupted after its switch may
+                // have left the old generation: the replica's apply finishes its clean-up.
+                let opts = cprsift_replica::ApplyOptions {
+                    extract: req.extract_options,
+                };
+                cprsift_replica::apply(&req.replica, std::slice::from_ref(&req.extract), opts)?;
+            }
+            return Ok(report);
+        }
         Sequence::Next => {}
     }
     let _outbox_lock = lock_outbox(&req.outbox)?;
@@ -255,7 +265,6 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, EngineError> {
             std::slice::from_ref(&applied_file),
             cprsift_replica::ApplyOptions {
                 extract: req.extract_options,
-                ..Default::default()
             },
         )?;
         report.applied = true;
@@ -270,10 +279,9 @@ fn write_accepted(
     outbox: &std::path::Path,
     opgavenr: &str,
 ) -> Result<PathBuf, EngineError> {
-    let runs = runs_dir(outbox);
-    private_dir(&runs)?;
+    let runs = private_child(&outbox_folder(outbox)?, RUNS)?;
     let name = format!("D{}.L{opgavenr}.accepted", day.proddto().format("%Y%m%d"));
-    let mut file = AtomicFile::create(&runs, &name, None)?;
+    let mut file = OutputFile::create(&runs, &name, None)?;
     render_daily(
         day,
         day.all_blocks(),

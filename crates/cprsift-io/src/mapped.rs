@@ -24,7 +24,13 @@ impl MappedFile {
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref();
         require_regular_file(&std::fs::metadata(path)?)?;
-        let file = File::open(path)?;
+        Self::map(File::open(path)?, path)
+    }
+
+    /// Maps a file already open for reading (opened without following a link, e.g. with
+    /// [`crate::Folder::open_file`]); `path` names it in messages. Anything but a regular file
+    /// is refused.
+    pub fn map(file: File, path: &Path) -> io::Result<Self> {
         let metadata = file.metadata()?;
         require_regular_file(&metadata)?;
         let len = metadata.len();

@@ -9,7 +9,9 @@ use cprsift_format::{ExtractOptions, PersonBlock};
 use cprsift_io::MappedFile;
 use rayon::prelude::*;
 
-use crate::dir::{self, Applied, Lock, Manifest, SegmentInfo, Steps};
+use cprsift_io::generations::Writer;
+
+use crate::dir::{self, Applied, Manifest, SegmentInfo};
 use crate::error::ReplicaError;
 use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
 use crate::index::{decode, encode, IndexEntry, Location};
@@ -22,15 +24,12 @@ use crate::{Replica, Sequence};
 /// At most this many segments: past it, the smallest are merged into the next new one.
 pub const MAX_SEGMENTS: usize = 32;
 
-/// How `apply` reads the extracts, and a failpoint for tests.
+/// How `apply` reads the extracts. (Crash tests stop an apply with the shared failpoints of
+/// `cprsift_io::failpoint`, not with an option.)
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ApplyOptions {
     /// Reading options (strict-unknown).
     pub extract: ExtractOptions,
-    /// Tests only: stop after this many durable steps as a crash would (no clean-up), counting
-    /// from the first step of this call. `None` in production.
-    #[doc(hidden)]
-    pub crash_after_step: Option<u32>,
 }
 
 /// What happened to one change extract.
@@ -73,13 +72,13 @@ pub fn apply(
     extract_paths: &[PathBuf],
     opts: ApplyOptions,
 ) -> Result<Vec<ApplyOutcome>, ReplicaError> {
-    dir::read_current(dir)?;
-    let _lock = Lock::take(dir)?;
-    let mut steps = Steps::new(opts.crash_after_step);
+    let (gens, _) = dir::read_current(dir)?;
+    let writer = dir::lock(&gens)?;
     let result = (|| {
-        // Finish what an interrupted apply left: files no generation uses.
+        // Finish what an interrupted apply left: files the current generation does not use.
+        // This runs even when every file turns out to be applied already.
         let current = Replica::open(dir)?;
-        dir::collect_garbage(dir, Some(current.manifest()), &mut steps)?;
+        dir::collect_garbage(&writer, dir, Some(current.manifest()))?;
         let ordered = plan(&current, extract_paths, opts.extract)?;
         let mut current = Some(current);
         let mut outcomes = Vec::new();
@@ -90,14 +89,12 @@ pub fn apply(
                 Some(r) => r,
                 None => Replica::open(dir)?,
             };
-            outcomes.push(apply_one(replica, &path, opts.extract, &mut steps)?);
+            outcomes.push(apply_one(replica, &path, opts.extract, &writer)?);
         }
         Ok(outcomes)
     })();
-    if let Err(e) = &result {
-        if !matches!(e, ReplicaError::InjectedCrash { .. }) {
-            cleanup_after_failure(dir);
-        }
+    if result.is_err() {
+        cleanup_after_failure(dir, &gens, &writer);
     }
     result
 }
@@ -144,7 +141,7 @@ fn apply_one(
     replica: Replica,
     path: &Path,
     options: ExtractOptions,
-    steps: &mut Steps,
+    writer: &Writer<'_>,
 ) -> Result<ApplyOutcome, ReplicaError> {
     let dir = replica.dir().to_path_buf();
     let dir = dir.as_path();
@@ -191,14 +188,14 @@ fn apply_one(
 
     let old = replica.manifest();
     let compaction = Compaction::plan(&replica, &delivered);
-    let generation = old.generation + 1;
-    let mut gen = NewGeneration::start(dir, generation)?;
+    let mut gen = NewGeneration::start(dir, writer)?;
+    let generation = gen.generation();
     let segment_file = dir::segment_name(old.next_segment);
-    let mut segment = SegmentWriter::create(dir, &segment_file)?;
+    let mut segment = SegmentWriter::create(gen.root(), &segment_file)?;
     let new_slot = compaction.kept.len() as u16;
     let mut live = vec![0u64; compaction.kept.len() + 1];
     let mut new_persons = 0u64;
-    let mut put = |gen: &mut NewGeneration, entry: &IndexEntry, loc: Location| {
+    let mut put = |gen: &mut NewGeneration<'_>, entry: &IndexEntry, loc: Location| {
         live[usize::from(loc.segment)] += loc.len();
         gen.push(&encode(entry, &loc))
     };
@@ -257,7 +254,6 @@ fn apply_one(
             live_bytes: live[usize::from(new_slot)],
         });
     }
-    steps.step()?;
     let mut history = old.history.clone();
     history.push(Applied {
         file: file_name(path),
@@ -279,7 +275,7 @@ fn apply_one(
     };
     let compacted_segments = old.segments.len() - compaction.kept.len();
     drop(replica);
-    gen.commit(manifest, steps)?;
+    gen.commit(manifest)?;
     Ok(ApplyOutcome::Applied {
         path: path.to_path_buf(),
         proddto,

@@ -1,5 +1,6 @@
-//! The replica directory on disk: names, the manifest, the CURRENT pointer, durable writes,
-//! the lock, and removing what no generation uses.
+//! The replica directory on disk: the manifest, segment names, and what the replica adds to
+//! the shared generational store (`cprsift_io::generations`: `CURRENT`, `LOCK`, `gen-N/`, the
+//! clean-up rule): which files a generation references.
 //!
 //! ```text
 //! DIR/CURRENT                    "gen-000000000007\n": the current generation (atomic rename)
@@ -9,33 +10,21 @@
 //! DIR/seg-000000000001.dat ...   immutable segments, named by a counter never reused
 //! ```
 
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use cprsift_io::durable;
+use cprsift_io::generations::{parse_generation_name, Claim, Current, Generations, Writer};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReplicaError;
 
-/// The pointer file naming the current generation.
-pub(crate) const CURRENT: &str = "CURRENT";
-const CURRENT_TMP: &str = "CURRENT.tmp";
-/// The lock file.
-pub(crate) const LOCK: &str = "LOCK";
 /// The manifest's name inside a generation directory.
 pub(crate) const MANIFEST: &str = "manifest.json";
 /// The index's name inside a generation directory.
 pub(crate) const INDEX: &str = "index.bin";
 /// The manifest's format tag.
 pub(crate) const FORMAT: &str = "cprsift-replica 1";
-
-/// A generation directory's name.
-pub(crate) fn generation_name(generation: u64) -> String {
-    format!("gen-{generation:012}")
-}
 
 /// A segment file's name.
 pub(crate) fn segment_name(id: u64) -> String {
@@ -103,103 +92,58 @@ impl Manifest {
     }
 }
 
-/// Creates a directory with mode 0700 (and its parents as needed).
-pub(crate) fn create_dir(path: &Path) -> Result<(), ReplicaError> {
-    durable::create_private_dir(path).map_err(ReplicaError::io(path))
-}
-
-/// Creates a new file with mode 0600; fails if it exists.
-pub(crate) fn create_file(path: &Path) -> Result<File, ReplicaError> {
-    durable::create_private_file(path).map_err(ReplicaError::io(path))
-}
-
-/// Flushes a directory's entries (new names, renames) to disk.
-pub(crate) fn sync_dir(path: &Path) -> Result<(), ReplicaError> {
-    durable::sync_dir(path).map_err(ReplicaError::io(path))
-}
-
-/// Writes a small file durably: create, write, fsync.
-pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ReplicaError> {
-    durable::write_new_file_durably(path, bytes).map_err(ReplicaError::io(path))
-}
-
-/// Renames `from` over `to` and fsyncs `to`'s directory.
-pub(crate) fn rename_durably(from: &Path, to: &Path) -> Result<(), ReplicaError> {
-    durable::rename_durably(from, to).map_err(ReplicaError::io(to))
-}
-
-/// Makes `generation` current: CURRENT.tmp written and synced, renamed over CURRENT, the
-/// directory synced. The rename is the commit point.
-pub(crate) fn switch_current(
-    dir: &Path,
-    generation: u64,
-    steps: &mut Steps,
-) -> Result<(), ReplicaError> {
-    let tmp = dir.join(CURRENT_TMP);
-    remove_if_present(&tmp)?;
-    write_durably(
-        &tmp,
-        format!("{}\n", generation_name(generation)).as_bytes(),
-    )?;
-    steps.step()?;
-    rename_durably(&tmp, &dir.join(CURRENT))?;
-    steps.step()
-}
-
-fn remove_if_present(path: &Path) -> Result<(), ReplicaError> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ReplicaError::io(path)(e)),
-        _ => Ok(()),
-    }
-}
-
-/// Reads CURRENT: the current generation's number.
-pub(crate) fn read_current(dir: &Path) -> Result<u64, ReplicaError> {
-    if !dir.is_dir() {
-        return Err(ReplicaError::NotAReplica {
-            dir: dir.to_path_buf(),
-            reason: if dir.exists() {
-                "it is not a directory"
-            } else {
-                "no such directory"
-            }
-            .into(),
-        });
-    }
-    let path = dir.join(CURRENT);
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(ReplicaError::NotAReplica {
-                dir: dir.to_path_buf(),
-                reason: "it has no CURRENT file (if an init was interrupted, run it again)".into(),
-            });
-        }
-        Err(e) => return Err(ReplicaError::io(&path)(e)),
+/// Opens the replica folder and reads its current generation.
+pub(crate) fn read_current(dir: &Path) -> Result<(Generations, Current), ReplicaError> {
+    let not_a_replica = |reason: &str| ReplicaError::NotAReplica {
+        dir: dir.to_path_buf(),
+        reason: reason.into(),
     };
-    text.trim()
-        .strip_prefix("gen-")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| ReplicaError::NotAReplica {
-            dir: dir.to_path_buf(),
-            reason: "its CURRENT file does not name a generation".into(),
-        })
+    let gens = match Generations::open(dir) {
+        Ok(g) => g,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(not_a_replica("no such directory"))
+        }
+        Err(e) => {
+            return Err(match cprsift_io::error::unsafe_path(&e) {
+                Some(r) if r.reason == cprsift_io::error::Unsafe::NotAFolder => {
+                    not_a_replica("it is not a directory")
+                }
+                _ => ReplicaError::io(dir)(e),
+            })
+        }
+    };
+    match gens.current() {
+        Ok(Some(current)) => Ok((gens, current)),
+        Ok(None) => Err(not_a_replica(
+            "it has no CURRENT file (if an init was interrupted, run it again)",
+        )),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            Err(not_a_replica("its CURRENT file does not name a generation"))
+        }
+        Err(e) => Err(ReplicaError::io(gens.root().join("CURRENT"))(e)),
+    }
 }
 
 /// Reads a generation's manifest.
-pub(crate) fn read_manifest(dir: &Path, generation: u64) -> Result<Manifest, ReplicaError> {
-    let path = dir.join(generation_name(generation)).join(MANIFEST);
-    let bytes = fs::read(&path).map_err(ReplicaError::io(&path))?;
+pub(crate) fn read_manifest(
+    gens: &Generations,
+    current: &Current,
+) -> Result<Manifest, ReplicaError> {
+    let path = gens.root().join(&current.name).join(MANIFEST);
+    let bytes = gens
+        .folder(current)
+        .and_then(|f| f.read(MANIFEST))
+        .map_err(ReplicaError::io(&path))?;
     let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| ReplicaError::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    if manifest.format != FORMAT || manifest.generation != generation {
+    if manifest.format != FORMAT || manifest.generation != current.number {
         return Err(ReplicaError::Corrupt {
             path,
             reason: format!(
-                "expected format {FORMAT:?}, generation {generation}; found {:?}, {}",
-                manifest.format, manifest.generation
+                "expected format {FORMAT:?}, generation {}; found {:?}, {}",
+                current.number, manifest.format, manifest.generation
             ),
         });
     }
@@ -216,111 +160,44 @@ pub(crate) fn manifest_bytes(manifest: &Manifest) -> Result<Vec<u8>, ReplicaErro
     Ok(bytes)
 }
 
-/// How long taking the lock waits before reporting another writer.
-pub(crate) const LOCK_GRACE: Duration = Duration::from_secs(2);
-
-/// The replica's lock, held while the value lives.
-pub(crate) struct Lock {
-    _file: File,
+/// True for a segment file's name.
+pub(crate) fn is_segment(name: &str) -> bool {
+    name.starts_with("seg-") && name.ends_with(".dat")
 }
 
-impl Lock {
-    /// Takes the lock of `dir`, waiting at most [`LOCK_GRACE`]: a second init or apply fails
-    /// instead of queueing behind a running one.
-    pub fn take(dir: &Path) -> Result<Lock, ReplicaError> {
-        let path = dir.join(LOCK);
-        // A short grace period: a lock can outlive its holder for a moment when a process
-        // forked between its taking and its release (the child shares the open file until it
-        // execs). A real concurrent writer holds it far longer.
-        let deadline = Instant::now() + LOCK_GRACE;
-        loop {
-            match durable::try_lock_exclusive(&path).map_err(ReplicaError::io(&path))? {
-                Some(file) => return Ok(Lock { _file: file }),
-                None if Instant::now() >= deadline => {
-                    return Err(ReplicaError::Locked {
-                        dir: dir.to_path_buf(),
-                    })
-                }
-                None => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
+/// Takes the replica's lock (bounded wait, then `locked`: `cprsift_io::lock`).
+pub(crate) fn lock(gens: &Generations) -> Result<Writer<'_>, ReplicaError> {
+    gens.lock()
+        .map_err(ReplicaError::io(gens.root().join(cprsift_io::lock::LOCK)))
 }
 
-/// Counts durable steps and, for tests, stops after a chosen one as a crash would.
-#[derive(Debug, Default)]
-pub(crate) struct Steps {
-    crash_after: Option<u32>,
-    done: u32,
-}
-
-impl Steps {
-    /// Steps that stop after `crash_after` steps (never, for `None`).
-    pub fn new(crash_after: Option<u32>) -> Steps {
-        Steps {
-            crash_after,
-            done: 0,
-        }
-    }
-
-    /// Marks a step done; the failpoint error when it is the chosen one.
-    pub fn step(&mut self) -> Result<(), ReplicaError> {
-        self.done += 1;
-        match self.crash_after {
-            Some(k) if k == self.done => Err(ReplicaError::InjectedCrash { step: k }),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Removes everything in `dir` that the current generation does not use: other generation
-/// directories, segments it does not list, a stray CURRENT.tmp. Runs under the lock, after a
-/// generation became current and before an apply starts (finishing an interrupted one).
+/// Removes everything in the replica folder that the current generation (`current`; none
+/// before an init's first commit) does not use: other generations, temporaries, segments it
+/// does not list. Runs under the lock at the start of every init and apply (finishing an
+/// interrupted one) and after every commit.
 pub(crate) fn collect_garbage(
+    writer: &Writer<'_>,
     dir: &Path,
     current: Option<&Manifest>,
-    steps: &mut Steps,
 ) -> Result<(), ReplicaError> {
-    let keep_gen = current.map(|m| generation_name(m.generation));
-    let entries = fs::read_dir(dir).map_err(ReplicaError::io(dir))?;
-    let mut names: Vec<String> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(ReplicaError::io(dir))?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let used = match name.as_str() {
-            CURRENT | LOCK => true,
-            CURRENT_TMP => false,
-            n if n.starts_with("gen-") => keep_gen.as_deref() == Some(n),
-            n if n.starts_with("seg-") => {
-                current.is_some_and(|m| m.segments.iter().any(|s| s.file == n))
-            }
-            _ => true,
-        };
-        if used {
-            continue;
-        }
-        if path.is_dir() {
-            fs::remove_dir_all(&path).map_err(ReplicaError::io(&path))?;
+    let claim = |name: &str| {
+        if !is_segment(name) {
+            Claim::Foreign
+        } else if current.is_some_and(|m| m.segments.iter().any(|s| s.file == name)) {
+            Claim::Keep
         } else {
-            fs::remove_file(&path).map_err(ReplicaError::io(&path))?;
+            Claim::Remove
         }
-        steps.step()?;
-    }
-    sync_dir(dir)
+    };
+    writer.clean(&claim).map_err(ReplicaError::io(dir))
 }
 
 /// The generation directories present (the current one and any not yet removed).
 pub(crate) fn generations_present(dir: &Path) -> Result<u64, ReplicaError> {
-    let mut n = 0;
-    for entry in fs::read_dir(dir).map_err(ReplicaError::io(dir))? {
-        let entry = entry.map_err(ReplicaError::io(dir))?;
-        if entry.file_name().to_string_lossy().starts_with("gen-") {
-            n += 1;
-        }
-    }
-    Ok(n)
+    let gens = Generations::open(dir).map_err(ReplicaError::io(dir))?;
+    let names = gens.root().names().map_err(ReplicaError::io(dir))?;
+    Ok(names
+        .iter()
+        .filter(|n| parse_generation_name(n).is_some())
+        .count() as u64)
 }

@@ -80,7 +80,8 @@ pub enum ReplicaError {
         /// What is wrong.
         reason: String,
     },
-    /// Another process holds the replica's lock (an init or apply is running).
+    /// Another process holds the replica's lock (an init or apply is running) after the
+    /// bounded wait (`cprsift_io::lock::LOCK_WAIT`).
     #[error("{}: another cprsift process is changing this replica (its LOCK is held)", dir.display())]
     Locked {
         /// The replica directory.
@@ -104,12 +105,13 @@ pub enum ReplicaError {
         /// What does not fit.
         reason: String,
     },
+    /// A name in the replica folder (or the folder itself, or an export's target) is a link or
+    /// not what cprsift writes there: refused, nothing written through it.
+    #[error("{0}")]
+    UnsafePath(cprsift_io::error::UnsafePath),
     /// A failpoint stopped the operation where a crash would (tests only; no clean-up done).
-    #[error("failpoint: stopped after step {step} as a crash would")]
-    InjectedCrash {
-        /// The step after which it stopped.
-        step: u32,
-    },
+    #[error("{0}")]
+    InjectedCrash(cprsift_io::failpoint::Crash),
 }
 
 /// Shows the first error of a list (the count is shown beside it).
@@ -126,9 +128,28 @@ impl fmt::Display for InvalidList<'_> {
 
 impl ReplicaError {
     /// Wraps an I/O error with the path it concerns.
+    /// A refusal, a held lock or a failpoint's crash becomes its own variant.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> ReplicaError {
         let path = path.into();
-        move |source| ReplicaError::Io { path, source }
+        move |source| {
+            if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
+                return ReplicaError::UnsafePath(refusal.clone());
+            }
+            if let Some(locked) = cprsift_io::error::locked(&source) {
+                let dir = locked
+                    .path
+                    .parent()
+                    .map_or_else(PathBuf::new, PathBuf::from);
+                return ReplicaError::Locked { dir };
+            }
+            match source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<cprsift_io::failpoint::Crash>())
+            {
+                Some(crash) => ReplicaError::InjectedCrash(*crash),
+                None => ReplicaError::Io { path, source },
+            }
+        }
     }
 }
 
@@ -147,7 +168,8 @@ impl Categorized for ReplicaError {
             ReplicaError::Locked { .. } => Category::Locked,
             ReplicaError::NotEmpty { .. } => Category::NotEmpty,
             ReplicaError::TooLarge { .. } => Category::TooLarge,
-            ReplicaError::InjectedCrash { .. } => Category::Failpoint,
+            ReplicaError::UnsafePath(_) => Category::UnsafePath,
+            ReplicaError::InjectedCrash(_) => Category::Failpoint,
         }
     }
 }

@@ -1,6 +1,5 @@
 //! `export`: the replica as one extract (SEMANTICS.md §5), written atomically.
 
-use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -8,7 +7,7 @@ use cprsift_format::layout::fields::{r000, r999};
 use cprsift_format::layout::{R000, R999};
 use cprsift_format::taeller_of;
 use cprsift_format::write::{RecordBuilder, Terminator};
-use cprsift_io::durable::AtomicFile;
+use cprsift_io::{AtomicFile, Folder};
 use serde::Serialize;
 
 use crate::error::ReplicaError;
@@ -34,10 +33,12 @@ pub struct ExportReport {
 /// PRODDTO and zeros as PRODDTOFORRIG, every person's block in ascending PNR order, their 003
 /// records in the same order, 999 with TAELLER (`taeller_of`, the project's one rule). Written
 /// as an [`AtomicFile`] (a temporary file beside `out`, mode 0600, synced, renamed into place,
-/// the folder synced): `out` is either absent, the old file, or whole.
+/// the folder synced): `out` is either absent, the old file, or whole. An `out` that is a link
+/// or a folder is refused (`unsafe-path`); the folders above it are the operator's choice.
 pub fn export(dir: &Path, out: &Path) -> Result<ExportReport, ReplicaError> {
     let replica = Replica::open(dir)?;
-    let mut file = AtomicFile::create(out).map_err(ReplicaError::io(out))?;
+    let (folder, name) = target_of(out)?;
+    let mut file = AtomicFile::create(&folder, &name).map_err(ReplicaError::io(out))?;
     let report = write_to(&replica, &mut file)?;
     file.commit().map_err(ReplicaError::io(out))?;
     Ok(ExportReport {
@@ -46,13 +47,29 @@ pub fn export(dir: &Path, out: &Path) -> Result<ExportReport, ReplicaError> {
     })
 }
 
+/// The folder (opened as the operator named it) and the file name of an export's target.
+fn target_of(out: &Path) -> Result<(Folder, String), ReplicaError> {
+    let name = out.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        ReplicaError::io(out)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the output needs a file name",
+        ))
+    })?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let folder = Folder::open_following(parent).map_err(ReplicaError::io(parent))?;
+    Ok((folder, name.to_string()))
+}
+
 /// Writes the extract into the temporary file (flushed; [`AtomicFile::commit`] syncs it).
 fn write_to(replica: &Replica, file: &mut AtomicFile) -> Result<ExportReport, ReplicaError> {
-    let path = file.temp_path().to_path_buf();
-    let mut w = BufWriter::with_capacity(1 << 20, file.file());
+    let path = file.temp_path();
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     let io = ReplicaError::io(&path);
     let mut bytes = 0u64;
-    let mut put = |w: &mut BufWriter<&mut fs::File>, b: &[u8]| {
+    let mut put = |w: &mut BufWriter<&mut AtomicFile>, b: &[u8]| {
         bytes += b.len() as u64;
         w.write_all(b)
     };

@@ -7,7 +7,9 @@ use cprsift_io::MappedFile;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dir::{self, Applied, Lock, Manifest, SegmentInfo, Steps};
+use cprsift_io::generations::{Generations, Writer};
+
+use crate::dir::{self, Applied, Manifest, SegmentInfo};
 use crate::error::ReplicaError;
 use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
 use crate::index::{encode, key_of, ENTRY_BYTES};
@@ -58,9 +60,14 @@ pub fn init(
     let extract = open_extract(&map, extract_path, opts.extract)?;
     let proddto = proddto_of(&extract, extract_path)?;
     let opgavenr = opgavenr_of(&extract, extract_path)?;
-    let created = prepare_dir(dir)?;
-    let result =
-        Lock::take(dir).and_then(|_lock| build(&extract, extract_path, dir, proddto, opgavenr));
+    let (gens, created) = prepare_dir(dir)?;
+    let result = dir::lock(&gens).and_then(|writer| {
+        let result = build(&extract, extract_path, dir, &writer, proddto, opgavenr);
+        if result.is_err() && !created {
+            cleanup_after_failure(dir, &gens, &writer);
+        }
+        result
+    });
     match result {
         Ok((manifest, warnings)) => Ok(InitReport {
             persons: manifest.persons,
@@ -73,45 +80,57 @@ pub fn init(
             warnings,
         }),
         Err(e) => {
-            if created {
-                let _ = std::fs::remove_dir_all(dir);
-            } else {
-                cleanup_after_failure(dir);
+            if created && !cprsift_io::failpoint::crashed() {
+                remove_created(&gens, dir);
             }
             Err(e)
         }
     }
 }
 
-/// Makes sure `dir` can take a new replica: absent (created, mode 0700; returns true), empty,
-/// or holding only what an interrupted init left (no CURRENT).
-fn prepare_dir(dir: &Path) -> Result<bool, ReplicaError> {
-    if !dir.exists() {
-        dir::create_dir(dir)?;
-        return Ok(true);
+/// Removes a replica folder this init created (everything in it, each name by `unlinkat`).
+fn remove_created(gens: &Generations, dir: &Path) {
+    if let Ok(names) = gens.root().names() {
+        for name in names {
+            let _ = gens.root().remove(&name);
+        }
     }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// Makes sure `dir` can take a new replica: absent (created, mode 0700; the flag is true),
+/// empty, or holding only what an interrupted init left (no CURRENT). Opened for writing: a
+/// link is refused.
+fn prepare_dir(dir: &Path) -> Result<(Generations, bool), ReplicaError> {
     let not_empty = |reason: &str| ReplicaError::NotEmpty {
         dir: dir.to_path_buf(),
         reason: reason.into(),
     };
-    if !dir.is_dir() {
+    let meta = std::fs::symlink_metadata(dir);
+    if meta
+        .as_ref()
+        .is_ok_and(|m| !m.is_dir() && !m.file_type().is_symlink())
+    {
         return Err(not_empty("it is not a directory"));
     }
-    if dir.join(dir::CURRENT).exists() {
+    let (gens, created) = Generations::create_private(dir).map_err(ReplicaError::io(dir))?;
+    if created {
+        return Ok((gens, true));
+    }
+    let root = gens.root();
+    if root
+        .kind(cprsift_io::generations::CURRENT)
+        .map_err(ReplicaError::io(dir))?
+        .is_some()
+    {
         return Err(not_empty("it already holds a replica"));
     }
-    for entry in std::fs::read_dir(dir).map_err(ReplicaError::io(dir))? {
-        let name = entry.map_err(ReplicaError::io(dir))?.file_name();
-        let name = name.to_string_lossy();
-        let ours = name == dir::LOCK
-            || name == "CURRENT.tmp"
-            || name.starts_with("gen-")
-            || name.starts_with("seg-");
-        if !ours {
+    for name in root.names().map_err(ReplicaError::io(dir))? {
+        if !Generations::is_own(&name) && !dir::is_segment(&name) {
             return Err(not_empty("it holds files that are not a replica's"));
         }
     }
-    Ok(false)
+    Ok((gens, false))
 }
 
 /// What one chunk contributes: stored bytes, (unsorted) index entries with offsets relative
@@ -172,14 +191,16 @@ fn build(
     extract: &Extract<'_>,
     path: &Path,
     dir: &Path,
+    writer: &Writer<'_>,
     proddto: chrono::NaiveDate,
     opgavenr: String,
 ) -> Result<(Manifest, u64), ReplicaError> {
-    let mut steps = Steps::new(None);
-    dir::collect_garbage(dir, None, &mut steps)?;
-    let generation = 1;
+    // Whatever an interrupted init left (no generation is current yet).
+    dir::collect_garbage(writer, dir, None)?;
+    let mut gen = NewGeneration::start(dir, writer)?;
+    let generation = gen.generation();
     let segment_file = dir::segment_name(1);
-    let mut segment = SegmentWriter::create(dir, &segment_file)?;
+    let mut segment = SegmentWriter::create(gen.root(), &segment_file)?;
     let threads = rayon::current_num_threads().max(1);
     let parts = (extract.blocks_range().len() / CHUNK_BYTES).max(threads * 4);
     let chunks = extract.block_chunks(parts);
@@ -223,7 +244,6 @@ fn build(
         }
     }
     let segment_bytes = segment.finish()?;
-    let mut gen = NewGeneration::start(dir, generation)?;
     for raw in &entries {
         gen.push(raw)?;
     }
@@ -250,7 +270,7 @@ fn build(
             new_persons: persons,
         }],
     };
-    Ok((gen.commit(manifest, &mut steps)?, warnings))
+    Ok((gen.commit(manifest)?, warnings))
 }
 
 /// The file's name without its directory, for the manifest's history.

@@ -5,7 +5,9 @@
 //! its 003 record(s), back to back) and **generations**: a small JSON manifest plus a
 //! fixed-width index sorted by PNR ([`ENTRY_BYTES`] bytes per person). A `CURRENT` file names the
 //! current generation; changing the replica builds a new generation beside it and renames a
-//! new `CURRENT` into place. See `ARCHITECTURE.md` for the design and its guarantees.
+//! new `CURRENT` into place, through the shared generational store of
+//! `cprsift_io::generations` (its lock, clean-up rule and failpoints). See `ARCHITECTURE.md`
+//! for the design and its guarantees.
 //!
 //! - [`init`] builds a replica from a full extract;
 //! - [`apply`] applies change extracts in sequence;
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use cprsift_format::Pnr;
+use cprsift_io::generations::{Current, Generations};
 use cprsift_io::MappedFile;
 
 mod apply;
@@ -82,13 +85,13 @@ impl Replica {
     pub fn open(dir: &Path) -> Result<Replica, ReplicaError> {
         let mut attempt = 0;
         loop {
-            let generation = dir::read_current(dir)?;
-            match Self::open_generation(dir, generation) {
+            let (gens, current) = dir::read_current(dir)?;
+            match Self::open_generation(dir, &gens, &current) {
                 // An apply switched generations and removed this one while we opened it.
                 Err(ReplicaError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound
                         && attempt + 1 < OPEN_ATTEMPTS
-                        && dir::read_current(dir)? != generation =>
+                        && dir::read_current(dir)?.1 != current =>
                 {
                     attempt += 1;
                 }
@@ -97,11 +100,20 @@ impl Replica {
         }
     }
 
-    fn open_generation(dir: &Path, generation: u64) -> Result<Replica, ReplicaError> {
-        let manifest = dir::read_manifest(dir, generation)?;
-        let gen_dir = dir.join(dir::generation_name(generation));
+    /// Maps a generation's index and segments, each opened without following a link.
+    fn open_generation(
+        dir: &Path,
+        gens: &Generations,
+        current: &Current,
+    ) -> Result<Replica, ReplicaError> {
+        let manifest = dir::read_manifest(gens, current)?;
+        let gen_dir = dir.join(&current.name);
         let index_path = gen_dir.join(dir::INDEX);
-        let index = MappedFile::open(&index_path).map_err(ReplicaError::io(&index_path))?;
+        let index = gens
+            .folder(current)
+            .and_then(|f| f.open_file(dir::INDEX))
+            .and_then(|f| MappedFile::map(f, &index_path))
+            .map_err(ReplicaError::io(&index_path))?;
         let corrupt = |path: &Path, reason: String| ReplicaError::Corrupt {
             path: path.to_path_buf(),
             reason,
@@ -116,7 +128,11 @@ impl Replica {
         let mut segments = Vec::with_capacity(manifest.segments.len());
         for s in &manifest.segments {
             let path = dir.join(&s.file);
-            let map = MappedFile::open(&path).map_err(ReplicaError::io(&path))?;
+            let map = gens
+                .root()
+                .open_file(&s.file)
+                .and_then(|f| MappedFile::map(f, &path))
+                .map_err(ReplicaError::io(&path))?;
             if map.len() as u64 != s.bytes {
                 return Err(corrupt(
                     &path,

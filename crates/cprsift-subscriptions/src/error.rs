@@ -185,6 +185,17 @@ pub enum SubscriptionError {
         /// The operating system's error.
         source: io::Error,
     },
+    /// Another process holds the store's writer lock after the bounded wait
+    /// (`cprsift_io::lock::LOCK_WAIT`); nothing was changed.
+    #[error("{}: another cprsift process is changing this subscription store (its lock is held)", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A name in the store (or the store folder itself, or an export's target) is a link or not
+    /// what cprsift writes there: refused, nothing written through it.
+    #[error("{0}")]
+    UnsafePath(cprsift_io::error::UnsafePath),
     /// A folder is not a subscription store (and, for a new store, not empty).
     #[error("{}: not a subscription store: {detail}", path.display())]
     NotAStore {
@@ -204,8 +215,17 @@ pub enum SubscriptionError {
 }
 
 impl SubscriptionError {
-    /// Wraps an I/O error with the path it concerns.
+    /// Wraps an I/O error with the path it concerns; a refusal or a held lock becomes its own
+    /// variant.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
+            return SubscriptionError::UnsafePath(refusal.clone());
+        }
+        if let Some(locked) = cprsift_io::error::locked(&source) {
+            return SubscriptionError::Locked {
+                path: locked.path.clone(),
+            };
+        }
         SubscriptionError::Io {
             path: path.into(),
             source,
@@ -236,6 +256,8 @@ impl Categorized for SubscriptionError {
             SubscriptionError::Io { .. } => Category::Io,
             SubscriptionError::NotAStore { .. } => Category::NotAStore,
             SubscriptionError::CorruptStore { .. } => Category::StoreDamaged,
+            SubscriptionError::UnsafePath(_) => Category::UnsafePath,
+            SubscriptionError::Locked { .. } => Category::Locked,
         }
     }
 }

@@ -1,30 +1,33 @@
 //! The subscription store: a folder updated atomically, so that a crash at any moment leaves
-//! either the old or the new registry whole.
+//! either the old or the new registry whole. It is a generational store of
+//! `cprsift_io::generations` (the same pointer, naming, lock, clean-up rule and failpoints as
+//! the replica's):
 //!
 //! ```text
 //! STORE/                    0700
-//!   .lock                   0600; writers hold an exclusive lock on it (flock)
-//!   current -> gen-00000007 symlink naming the live generation
-//!   gen-00000007/           0700, never changed once complete
+//!   LOCK                    0600; writers hold an exclusive lock on it (bounded wait)
+//!   CURRENT                 "gen-000000000007\n", replaced atomically: the commit point
+//!   gen-000000000007/       0700, never changed once complete
 //!     manifest.json         0600: format, generation, every subscriber's non-PNR filters and
 //!                           where its PNR bitmap lies in pnrs.bin, pnrs.bin's size and SHA-256
 //!     pnrs.bin              0600: the subscribers' PNR sets, serialized roaring bitmaps of
 //!                           Pnr::key() (portable format), one after another in id order
-//!   gen-00000006/           the previous generation, kept for readers that resolved `current`
-//!                           just before the last swap
 //! ```
 //!
-//! A commit writes `.tmp-gen-N/`, fsyncs its files and the folder, renames it to `gen-N`,
-//! points a new symlink `current.tmp` at it and renames that over `current` (atomic), then
-//! fsyncs the store folder and removes generations older than the previous one. Leftovers of an
-//! interrupted commit (`.tmp-*`, `current.tmp`, generations newer than `current`) are removed by
-//! the next commit. Readers take no lock.
+//! A commit writes the new generation in a temporary folder, names it `gen-N` and replaces
+//! `CURRENT`. Taking the lock removes whatever the current generation does not reference
+//! (an interrupted commit's leftovers), and so does every commit after its switch. Readers
+//! take no lock; one whose generation vanished under it reads again. Stores of older versions
+//! (a `current` symlink to `gen-NNNNNNNN`, a `.lock` file) are read as they are and take the
+//! new form at their next commit.
 
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use cprsift_io::durable;
+use cprsift_errors::Category;
+use cprsift_io::atomic::write_atomically;
+use cprsift_io::error::category;
+use cprsift_io::generations::{Claim, Current, Generations, Writer};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,11 +38,6 @@ use crate::registry::Registry;
 use crate::values::{AgeRange, EventCode, SubscriberId};
 
 const FORMAT: &str = "cprsift-subscriptions-store/1";
-const LOCK: &str = ".lock";
-const CURRENT: &str = "current";
-const CURRENT_TMP: &str = "current.tmp";
-const TMP_PREFIX: &str = ".tmp-";
-const GEN_PREFIX: &str = "gen-";
 const MANIFEST: &str = "manifest.json";
 const PNR_FILE: &str = "pnrs.bin";
 /// How often a reader retries when a generation vanished under it (a writer's clean-up).
@@ -49,6 +47,7 @@ const READ_ATTEMPTS: usize = 3;
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    generations: Generations,
 }
 
 /// The writer lock of a store: held from before the load to after the commit of a
@@ -56,35 +55,7 @@ pub struct Store {
 #[derive(Debug)]
 pub struct StoreLock<'s> {
     store: &'s Store,
-    _file: File,
-    #[cfg(test)]
-    crash_at: Option<CommitStep>,
-}
-
-/// The points of a commit where a test can simulate a crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CommitStep {
-    /// The new generation's files are written and synced under their temporary name.
-    TempWritten,
-    /// The new generation has its final name; `current` still names the old one.
-    GenerationNamed,
-    /// `current.tmp` names the new generation; `current` still names the old one.
-    PointerWritten,
-    /// `current` names the new generation; old generations not yet removed.
-    Swapped,
-}
-
-/// Why a commit stopped.
-enum CommitStop {
-    Failed(SubscriptionError),
-    #[cfg(test)]
-    Crashed,
-}
-
-impl From<SubscriptionError> for CommitStop {
-    fn from(e: SubscriptionError) -> Self {
-        CommitStop::Failed(e)
-    }
+    writer: Writer<'s>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -129,46 +100,47 @@ struct PnrSlice {
 }
 
 impl Store {
-    /// Opens an existing store (a folder with a `current` generation).
+    /// Opens an existing store (a folder with a current generation). The folder must not be
+    /// a link.
     pub fn open(dir: &Path) -> Result<Store, SubscriptionError> {
-        let meta = fs::metadata(dir).map_err(|e| SubscriptionError::io(dir, e))?;
-        if !meta.is_dir() {
-            return Err(not_a_store(dir, "not a folder"));
-        }
-        match fs::symlink_metadata(dir.join(CURRENT)) {
-            Ok(_) => Ok(Store {
-                dir: dir.to_owned(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(not_a_store(
-                dir,
-                "it has no `current` generation (create a store with `cprsift subscriptions import`)",
-            )),
-            Err(e) => Err(SubscriptionError::io(dir.join(CURRENT), e)),
-        }
+        let generations = match Generations::open(dir) {
+            Ok(g) => g,
+            Err(e) if is_not_a_folder(&e) => return Err(not_a_store(dir, "not a folder")),
+            Err(e) => return Err(SubscriptionError::io(dir, e)),
+        };
+        let store = Store {
+            dir: dir.to_owned(),
+            generations,
+        };
+        store.generation()?;
+        Ok(store)
     }
 
     /// Creates a store holding `registry`, or replaces the content of an existing store. A
     /// missing folder is created (0700); an existing folder must be a store, empty, or hold only
     /// the leftovers of an interrupted creation.
     pub fn create(dir: &Path, registry: &Registry) -> Result<Store, SubscriptionError> {
-        match fs::metadata(dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                durable::create_private_dir(dir).map_err(|e| SubscriptionError::io(dir, e))?;
-            }
-            Err(e) => return Err(SubscriptionError::io(dir, e)),
-            Ok(meta) if !meta.is_dir() => return Err(not_a_store(dir, "not a folder")),
-            Ok(_) => {
-                let foreign = entries(dir)?.into_iter().find(|name| !is_store_entry(name));
-                if let Some(name) = foreign {
-                    return Err(not_a_store(
-                        dir,
-                        format!("the folder holds `{name}`; refusing to write a store into it"),
-                    ));
-                }
+        let meta = std::fs::symlink_metadata(dir);
+        if meta.is_ok_and(|m| !m.is_dir() && !m.file_type().is_symlink()) {
+            return Err(not_a_store(dir, "not a folder"));
+        }
+        let (generations, created) =
+            Generations::create_private(dir).map_err(|e| SubscriptionError::io(dir, e))?;
+        if !created {
+            let names = generations
+                .root()
+                .names()
+                .map_err(|e| SubscriptionError::io(dir, e))?;
+            if let Some(name) = names.into_iter().find(|n| !Generations::is_own(n)) {
+                return Err(not_a_store(
+                    dir,
+                    format!("the folder holds `{name}`; refusing to write a store into it"),
+                ));
             }
         }
         let store = Store {
             dir: dir.to_owned(),
+            generations,
         };
         store.lock()?.commit(registry)?;
         Ok(store)
@@ -181,7 +153,22 @@ impl Store {
 
     /// The live generation's number (it grows by one with every commit).
     pub fn generation(&self) -> Result<u64, SubscriptionError> {
-        current_generation(&self.dir)?.ok_or_else(|| not_a_store(&self.dir, "no `current`"))
+        self.current().map(|c| c.number)
+    }
+
+    /// The live generation (a `CURRENT` that is a link is refused).
+    fn current(&self) -> Result<Current, SubscriptionError> {
+        match self.generations.current() {
+            Ok(Some(current)) => Ok(current),
+            Ok(None) => Err(not_a_store(
+                &self.dir,
+                "it has no current generation (create a store with `cprsift subscriptions import`)",
+            )),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                Err(SubscriptionError::corrupt(&self.dir, e.to_string()))
+            }
+            Err(e) => Err(SubscriptionError::io(&self.dir, e)),
+        }
     }
 
     /// Loads the live registry. Takes no lock: a commit never changes a complete generation.
@@ -199,15 +186,19 @@ impl Store {
         }
     }
 
-    /// Takes the writer lock, waiting for another writer to finish.
+    /// Takes the writer lock (waiting a bounded time for another writer, then `locked`:
+    /// `cprsift_io::lock`), and removes whatever an interrupted commit left.
     pub fn lock(&self) -> Result<StoreLock<'_>, SubscriptionError> {
-        let path = self.dir.join(LOCK);
-        let file = durable::lock_exclusive(&path).map_err(|e| SubscriptionError::io(&path, e))?;
+        let writer = self
+            .generations
+            .lock()
+            .map_err(|e| SubscriptionError::io(&self.dir, e))?;
+        writer
+            .clean(&|_| Claim::Foreign)
+            .map_err(|e| SubscriptionError::io(&self.dir, e))?;
         Ok(StoreLock {
             store: self,
-            _file: file,
-            #[cfg(test)]
-            crash_at: None,
+            writer,
         })
     }
 
@@ -219,11 +210,17 @@ impl Store {
     }
 
     fn load_current(&self) -> Result<Registry, SubscriptionError> {
-        let generation = self.generation()?;
-        let gen_dir = self.dir.join(generation_name(generation));
+        let generations = &self.generations;
+        let current = self.current()?;
+        let gen_dir = self.dir.join(&current.name);
+        let folder = generations
+            .folder(&current)
+            .map_err(|e| SubscriptionError::io(&gen_dir, e))?;
+        let generation = current.number;
         let manifest_path = gen_dir.join(MANIFEST);
-        let manifest_bytes =
-            fs::read(&manifest_path).map_err(|e| SubscriptionError::io(&manifest_path, e))?;
+        let manifest_bytes = folder
+            .read(MANIFEST)
+            .map_err(|e| SubscriptionError::io(&manifest_path, e))?;
         let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
             .map_err(|e| SubscriptionError::corrupt(&manifest_path, e.to_string()))?;
         let bad = |detail: String| SubscriptionError::corrupt(&manifest_path, detail);
@@ -240,7 +237,9 @@ impl Store {
             )));
         }
         let pnr_path = gen_dir.join(PNR_FILE);
-        let file = File::open(&pnr_path).map_err(|e| SubscriptionError::io(&pnr_path, e))?;
+        let file = folder
+            .open_file(PNR_FILE)
+            .map_err(|e| SubscriptionError::io(&pnr_path, e))?;
         let mut pnrs = PnrReader {
             inner: io::BufReader::with_capacity(1 << 16, file),
             sha: Sha256::new(),
@@ -290,69 +289,32 @@ impl StoreLock<'_> {
         self.store.load()
     }
 
-    /// Writes `registry` as the store's new generation and switches to it atomically. Returns
-    /// the new generation's number. Refuses (changing nothing) a registry whose filters break
-    /// their invariants ([`Filters::is_valid`]).
+    /// Writes `registry` as the store's new generation and switches to it atomically, then
+    /// removes the old generation. Returns the new generation's number. Refuses (changing
+    /// nothing) a registry whose filters break their invariants ([`Filters::is_valid`]).
     pub fn commit(&self, registry: &Registry) -> Result<u64, SubscriptionError> {
+        let dir = &self.store.dir;
         if let Some((id, _)) = registry.subscribers().find(|(_, f)| !f.is_valid()) {
             return Err(SubscriptionError::corrupt(
-                &self.store.dir,
+                dir,
                 format!("refusing to save subscriber \"{id}\": its filters break their rules"),
             ));
         }
-        match self.write_generation(registry) {
-            Ok(generation) => {
-                // The new generation is live; leftovers are removed by the next commit if this
-                // clean-up fails.
-                let _ = sweep(&self.store.dir);
-                Ok(generation)
-            }
-            Err(CommitStop::Failed(error)) => {
-                let _ = sweep(&self.store.dir);
-                Err(error)
-            }
-            #[cfg(test)]
-            Err(CommitStop::Crashed) => Err(SubscriptionError::corrupt(
-                &self.store.dir,
-                "simulated crash",
-            )),
-        }
-    }
-
-    fn failpoint(&self, step: CommitStep) -> Result<(), CommitStop> {
-        #[cfg(test)]
-        if self.crash_at == Some(step) {
-            return Err(CommitStop::Crashed);
-        }
-        let _ = step;
-        Ok(())
-    }
-
-    fn write_generation(&self, registry: &Registry) -> Result<u64, CommitStop> {
-        let dir = &self.store.dir;
-        sweep(dir)?;
-        let generation = current_generation(dir)?.map_or(1, |g| g + 1);
-        let name = generation_name(generation);
-        let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
-        durable::create_private_dir(&tmp).map_err(|e| SubscriptionError::io(&tmp, e))?;
+        let io = |e: io::Error| SubscriptionError::io(dir, e);
+        let new = self.writer.begin().map_err(io)?;
+        let generation = new.number();
         let (manifest, pnr_bytes) = encode(generation, registry);
-        write_new_file(&tmp.join(PNR_FILE), &pnr_bytes)?;
-        write_new_file(&tmp.join(MANIFEST), &manifest)?;
-        durable::sync_dir(&tmp).map_err(|e| SubscriptionError::io(&tmp, e))?;
-        self.failpoint(CommitStep::TempWritten)?;
-        let final_dir = dir.join(&name);
-        durable::rename_durably(&tmp, &final_dir)
-            .map_err(|e| SubscriptionError::io(&final_dir, e))?;
-        self.failpoint(CommitStep::GenerationNamed)?;
-        let pointer = dir.join(CURRENT_TMP);
-        std::os::unix::fs::symlink(&name, &pointer)
-            .map_err(|e| SubscriptionError::io(&pointer, e))?;
-        self.failpoint(CommitStep::PointerWritten)?;
-        let current = dir.join(CURRENT);
-        durable::rename_durably(&pointer, &current)
-            .map_err(|e| SubscriptionError::io(&current, e))?;
-        self.failpoint(CommitStep::Swapped)?;
-        Ok(generation)
+        let folder = new.folder();
+        write_atomically(folder, PNR_FILE, &pnr_bytes)
+            .map_err(|e| SubscriptionError::io(folder.join(PNR_FILE), e))?;
+        write_atomically(folder, MANIFEST, &manifest)
+            .map_err(|e| SubscriptionError::io(folder.join(MANIFEST), e))?;
+        new.commit().map_err(io)?;
+        // The new generation is live; what this clean-up cannot remove, the next writer does.
+        match self.writer.clean(&|_| Claim::Foreign) {
+            Err(e) if category(&e) == Category::Failpoint => Err(io(e)),
+            _ => Ok(generation),
+        }
     }
 }
 
@@ -397,7 +359,7 @@ fn encode(generation: u64, registry: &Registry) -> (Vec<u8>, Vec<u8>) {
 /// pnrs.bin read front to back and hashed on the way, so a store loads without holding a
 /// second copy of its PNR sets (the bitmaps lie in manifest order, as [`encode`] writes them).
 struct PnrReader {
-    inner: io::BufReader<File>,
+    inner: io::BufReader<std::fs::File>,
     sha: Sha256,
     position: u64,
 }
@@ -489,79 +451,10 @@ fn not_a_store(dir: &Path, detail: impl Into<String>) -> SubscriptionError {
     }
 }
 
-fn generation_name(generation: u64) -> String {
-    format!("{GEN_PREFIX}{generation:08}")
-}
-
-fn parse_generation_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix(GEN_PREFIX)?;
-    (digits.len() >= 8 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
-}
-
-/// The generation `current` names; `None` when there is no `current`.
-fn current_generation(dir: &Path) -> Result<Option<u64>, SubscriptionError> {
-    let path = dir.join(CURRENT);
-    match fs::read_link(&path) {
-        Ok(target) => target
-            .to_str()
-            .and_then(parse_generation_name)
-            .map(Some)
-            .ok_or_else(|| {
-                SubscriptionError::corrupt(&path, "it does not name a generation folder")
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(SubscriptionError::io(&path, e)),
-    }
-}
-
-fn is_store_entry(name: &str) -> bool {
-    name == LOCK
-        || name == CURRENT
-        || name == CURRENT_TMP
-        || name.starts_with(TMP_PREFIX)
-        || parse_generation_name(name).is_some()
-}
-
-fn entries(dir: &Path) -> Result<Vec<String>, SubscriptionError> {
-    let read = fs::read_dir(dir).map_err(|e| SubscriptionError::io(dir, e))?;
-    let mut names = Vec::new();
-    for entry in read {
-        let entry = entry.map_err(|e| SubscriptionError::io(dir, e))?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
-    }
-    Ok(names)
-}
-
-/// Removes what no reader can need: interrupted commits' leftovers (`.tmp-*`, `current.tmp`,
-/// generations newer than `current`) and generations older than the previous one.
-fn sweep(dir: &Path) -> Result<(), SubscriptionError> {
-    let live = current_generation(dir)?;
-    for name in entries(dir)? {
-        let path = dir.join(&name);
-        let stale = if name == CURRENT_TMP {
-            fs::remove_file(&path).map_err(|e| SubscriptionError::io(&path, e))?;
-            continue;
-        } else if name.starts_with(TMP_PREFIX) {
-            true
-        } else if let Some(generation) = parse_generation_name(&name) {
-            match live {
-                Some(live) => generation > live || generation + 1 < live,
-                None => true,
-            }
-        } else {
-            false
-        };
-        if stale {
-            fs::remove_dir_all(&path).map_err(|e| SubscriptionError::io(&path, e))?;
-        }
-    }
-    Ok(())
-}
-
-fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), SubscriptionError> {
-    durable::write_new_file_durably(path, bytes).map_err(|e| SubscriptionError::io(path, e))
+/// True when opening the store's folder failed because the path is not a folder.
+fn is_not_a_folder(e: &io::Error) -> bool {
+    cprsift_io::error::unsafe_path(e)
+        .is_some_and(|r| r.reason == cprsift_io::error::Unsafe::NotAFolder)
 }
 
 #[cfg(test)]
@@ -569,6 +462,8 @@ mod tests {
     use super::*;
     use crate::filters::Operation;
     use crate::values::parse_pnr;
+    use cprsift_io::failpoint::{self, Failpoint, Step, STEPS};
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     fn registry(pnrs: &[&str], municipality: u16) -> Registry {
@@ -597,7 +492,10 @@ mod tests {
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut n = entries(dir).unwrap();
+        let mut n: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         n.sort();
         n
     }
@@ -611,8 +509,9 @@ mod tests {
         assert_eq!(store.load().unwrap(), a);
         assert_eq!(store.generation().unwrap(), 1);
         assert_eq!(mode(&dir), 0o700);
-        assert_eq!(mode(&dir.join(LOCK)), 0o600);
-        let gen_dir = dir.join("gen-00000001");
+        assert_eq!(mode(&dir.join("LOCK")), 0o600);
+        assert_eq!(mode(&dir.join("CURRENT")), 0o600);
+        let gen_dir = dir.join("gen-000000000001");
         assert_eq!(mode(&gen_dir), 0o700);
         assert_eq!(mode(&gen_dir.join(MANIFEST)), 0o600);
         assert_eq!(mode(&gen_dir.join(PNR_FILE)), 0o600);
@@ -623,8 +522,8 @@ mod tests {
         assert_eq!(Store::open(&dir).unwrap().load().unwrap(), c);
         assert_eq!(
             names(&dir),
-            vec![".lock", "current", "gen-00000002", "gen-00000003"],
-            "the live and the previous generation are kept"
+            vec!["CURRENT", "LOCK", "gen-000000000003"],
+            "the live generation alone is kept"
         );
         // Importing over an existing store replaces its content.
         Store::create(&dir, &a).unwrap();
@@ -633,38 +532,105 @@ mod tests {
 
     #[test]
     fn crash_at_every_step_leaves_old_or_new_state_whole() {
-        let steps = [
-            (CommitStep::TempWritten, false),
-            (CommitStep::GenerationNamed, false),
-            (CommitStep::PointerWritten, false),
-            (CommitStep::Swapped, true),
-        ];
-        for (step, new_is_live) in steps {
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = tmp.path().join("store");
-            let old = registry(&["0101651234"], 101);
-            let new = registry(&["0202651234", "0303651234"], 851);
-            let store = Store::create(&dir, &old).unwrap();
-            store.commit(&old).unwrap();
-            let mut lock = store.lock().unwrap();
-            lock.crash_at = Some(step);
-            assert!(lock.commit(&new).is_err());
-            drop(lock);
-            let expected = if new_is_live { &new } else { &old };
-            assert_eq!(
-                &Store::open(&dir).unwrap().load().unwrap(),
-                expected,
-                "{step:?}"
-            );
-            // The next commit finishes cleanly and removes the crash's leftovers.
-            let next = registry(&["0404651234"], 706);
-            let generation = store.commit(&next).unwrap();
-            assert_eq!(store.load().unwrap(), next, "{step:?}");
-            let left = names(&dir);
-            assert_eq!(left.len(), 4, "{step:?}: {left:?}");
-            assert!(left.contains(&generation_name(generation)));
-            assert!(left.contains(&generation_name(generation - 1)));
+        let mut crashes = 0;
+        for (step, name, _) in STEPS {
+            for nth in 1.. {
+                let tmp = tempfile::tempdir().unwrap();
+                let dir = tmp.path().join("store");
+                let old = registry(&["0101651234"], 101);
+                let new = registry(&["0202651234", "0303651234"], 851);
+                let store = Store::create(&dir, &old).unwrap();
+                store.commit(&old).unwrap();
+                let result = {
+                    let _armed = failpoint::arm(Failpoint { step, nth });
+                    store.commit(&new)
+                };
+                if result.is_ok() {
+                    break; // not reached this often
+                }
+                crashes += 1;
+                let switched = matches!(step, Step::Switched | Step::Removed);
+                let expected = if switched { &new } else { &old };
+                assert_eq!(
+                    &Store::open(&dir).unwrap().load().unwrap(),
+                    expected,
+                    "{name}:{nth}"
+                );
+                // The next writer finishes cleanly and removes the crash's leftovers.
+                let next = registry(&["0404651234"], 706);
+                let generation = store.commit(&next).unwrap();
+                assert_eq!(store.load().unwrap(), next, "{name}:{nth}");
+                assert_eq!(
+                    names(&dir),
+                    vec![
+                        "CURRENT".to_string(),
+                        "LOCK".to_string(),
+                        cprsift_io::generations::generation_name(generation)
+                    ],
+                    "{name}:{nth}"
+                );
+            }
         }
+        assert!(crashes >= 9, "only {crashes} crashes");
+    }
+
+    #[test]
+    fn a_store_of_the_older_symlink_form_is_read_and_converted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let a = registry(&["0101651234"], 101);
+        Store::create(&dir, &a).unwrap();
+        // The older layout: `current -> gen-00000001`, `.lock`, 8-digit generation names.
+        fs::rename(dir.join("gen-000000000001"), dir.join("gen-00000001")).unwrap();
+        fs::remove_file(dir.join("CURRENT")).unwrap();
+        fs::rename(dir.join("LOCK"), dir.join(".lock")).unwrap();
+        std::os::unix::fs::symlink("gen-00000001", dir.join("current")).unwrap();
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.generation().unwrap(), 1);
+        assert_eq!(store.load().unwrap(), a);
+        // A writer that changes nothing keeps the old form working.
+        drop(store.lock().unwrap());
+        assert_eq!(Store::open(&dir).unwrap().load().unwrap(), a);
+        let b = registry(&["0202651234"], 851);
+        assert_eq!(store.commit(&b).unwrap(), 2);
+        assert_eq!(Store::open(&dir).unwrap().load().unwrap(), b);
+        assert_eq!(names(&dir), vec!["CURRENT", "LOCK", "gen-000000000002"]);
+    }
+
+    #[test]
+    fn links_at_the_stores_names_are_refused_or_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("sentinel"), b"precious").unwrap();
+        let dir = tmp.path().join("store");
+        let a = registry(&["0101651234"], 101);
+        let store = Store::create(&dir, &a).unwrap();
+        // The next generation's name: removed by the writer's clean-up, never written through.
+        std::os::unix::fs::symlink(&outside, dir.join("gen-000000000002")).unwrap();
+        assert_eq!(store.commit(&a).unwrap(), 2);
+        // CURRENT as a link: refused (readers and writers).
+        fs::remove_file(dir.join("CURRENT")).unwrap();
+        std::os::unix::fs::symlink(outside.join("sentinel"), dir.join("CURRENT")).unwrap();
+        let e = store.commit(&a).unwrap_err();
+        assert!(matches!(e, SubscriptionError::UnsafePath(_)), "{e}");
+        assert!(matches!(
+            store.load(),
+            Err(SubscriptionError::UnsafePath(_))
+        ));
+        // The store folder itself as a link.
+        let link = tmp.path().join("linked");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(matches!(
+            Store::open(&link),
+            Err(SubscriptionError::UnsafePath(_))
+        ));
+        assert!(matches!(
+            Store::create(&link, &a),
+            Err(SubscriptionError::UnsafePath(_))
+        ));
+        assert_eq!(names(&outside), vec!["sentinel"]);
+        assert_eq!(fs::read(outside.join("sentinel")).unwrap(), b"precious");
     }
 
     #[test]
@@ -672,7 +638,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("store");
         let store = Store::create(&dir, &registry(&["0101651234"], 101)).unwrap();
-        let bin = dir.join("gen-00000001").join(PNR_FILE);
+        let bin = dir.join("gen-000000000001").join(PNR_FILE);
         let mut bytes = fs::read(&bin).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
@@ -683,7 +649,7 @@ mod tests {
         fs::remove_file(&bin).unwrap();
         let e = store.load().unwrap_err();
         assert!(matches!(e, SubscriptionError::Io { .. }), "{e}");
-        let manifest = dir.join("gen-00000001").join(MANIFEST);
+        let manifest = dir.join("gen-000000000001").join(MANIFEST);
         fs::write(&manifest, b"{}").unwrap();
         assert!(matches!(
             store.load(),

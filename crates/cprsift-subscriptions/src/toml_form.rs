@@ -245,9 +245,21 @@ pub fn export(registry: &Registry) -> String {
 
 /// Writes the TOML form to `path` as a private file (mode 0600), atomically: a temporary file
 /// beside it, fsynced, renamed over `path`, the folder fsynced; the temporary file is removed
-/// on failure.
+/// on failure. A `path` that is a link or a folder is refused; the folders above it are the
+/// operator's choice.
 pub fn export_to_file(registry: &Registry, path: &Path) -> Result<(), SubscriptionError> {
-    cprsift_io::durable::write_atomically(path, export(registry).as_bytes())
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name");
+        SubscriptionError::io(path, e)
+    })?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    cprsift_io::Folder::open_following(parent)
+        .and_then(|folder| {
+            cprsift_io::atomic::write_atomically(&folder, name, export(registry).as_bytes())
+        })
         .map_err(|e| SubscriptionError::io(path, e))
 }
 

@@ -122,7 +122,6 @@ fn init(extract: &Path, replica: &Path, strict_unknown: bool) -> CommandResult {
 fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandResult {
     let opts = ApplyOptions {
         extract: ExtractOptions { strict_unknown },
-        ..ApplyOptions::default()
     };
     let started = Instant::now();
     let outcomes = cprsift_replica::apply(replica, extracts, opts).map_err(failure)?;

@@ -60,7 +60,8 @@ fn export(path: &Path) -> String {
 }
 
 fn current(store: &Path) -> PathBuf {
-    std::fs::read_link(store.join("current")).unwrap()
+    let pointer = std::fs::read_to_string(store.join("CURRENT")).unwrap();
+    PathBuf::from(pointer.trim())
 }
 
 #[test]

@@ -1247,7 +1247,11 @@ impl<'s, 'a> Day<'s, 'a> {
 
     /// Writes the day file: 000, the blocks in the order they were touched, the 003 tail in
     /// address order, 999. Returns (persons, events, TAELLER, bytes).
-    fn write(&mut self, f: &mut std::fs::File, opgavenr: u32) -> Result<(u64, u64, u64, u64)> {
+    fn write(
+        &mut self,
+        f: &mut cprsift_io::AtomicFile,
+        opgavenr: u32,
+    ) -> Result<(u64, u64, u64, u64)> {
         let mut out = Vec::with_capacity(self.blocks.len() * 1600);
         let mut b = RecordBuilder::new(&layout::R000);
         write_start(&mut b, &mut out, opgavenr, self.date, Some(self.from))?;

@@ -24,7 +24,7 @@ mod tail;
 use std::io;
 use std::path::PathBuf;
 
-use cprsift_io::durable;
+use cprsift_io::{AtomicFile, Folder};
 
 pub use days::{generate_days, DayConfig, DaySummary};
 pub use full::{generate_full, FullConfig, PersonLayout, Preset, Summary};
@@ -60,27 +60,41 @@ pub enum Error {
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Writes a file atomically through `cprsift_io::durable::AtomicFile`: `fill` writes into a
-/// temporary file beside `path` (mode 0600), which is fsynced and renamed to `path` on success
-/// and removed on failure, so no partial output is ever left at `path`.
+/// Writes a file atomically through `cprsift_io::AtomicFile`: `fill` writes into a temporary
+/// file beside `path` (mode 0600, created exclusively, never through a link), which is
+/// fsynced and renamed to `path` on success and removed on failure, so no partial output is
+/// ever left at `path`. A `path` that is a link or a folder is refused.
 pub fn write_atomically<T>(
     path: &std::path::Path,
-    fill: impl FnOnce(&mut std::fs::File) -> Result<T>,
+    fill: impl FnOnce(&mut AtomicFile) -> Result<T>,
 ) -> Result<T> {
     let io_err = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut out = durable::AtomicFile::create(path).map_err(io_err)?;
-    let value = fill(out.file())?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        io_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the output needs a file name",
+        ))
+    })?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let folder = Folder::open_following(parent).map_err(io_err)?;
+    let mut out = AtomicFile::create(&folder, name).map_err(io_err)?;
+    let value = fill(&mut out)?;
     out.commit().map_err(io_err)?;
     Ok(value)
 }
 
-/// Creates a directory (and parents) with mode 0700.
+/// Creates a directory (and parents) with mode 0700 (a link at its name is refused).
 pub fn create_private_dir(path: &std::path::Path) -> Result<()> {
-    durable::create_private_dir(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    Folder::create_private(path)
+        .map(drop)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
