@@ -15,6 +15,7 @@
 
 pub mod date;
 mod error;
+mod event_code;
 mod extract;
 mod field;
 pub mod framing;
@@ -26,6 +27,7 @@ mod validate;
 pub mod write;
 
 pub use error::{ErrorCategory, ParseError, Position, Severity};
+pub use event_code::EventCode;
 pub use extract::{
     BlockRecords, Blocks, Extract, ExtractOptions, PersonBlock, Records, TailIndex, TailRecords,
 };

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::error::SubscriptionError;
 use crate::filters::Filters;
 use crate::registry::Registry;
-use crate::values::{AgeRange, EventCode, SubscriberId};
+use crate::values::{parse_event_code, AgeRange, SubscriberId};
 
 const FORMAT: &str = "cprsift-subscriptions-store/1";
 const LOCK: &str = ".lock";
@@ -477,7 +477,7 @@ fn stored_filters(
     for code in &stored.change_code {
         filters
             .change_codes
-            .insert(EventCode::parse(code).map_err(|e| e.to_string())?);
+            .insert(parse_event_code(code).map_err(|e| e.to_string())?);
     }
     Ok(filters)
 }
@@ -585,7 +585,7 @@ mod tests {
         );
         reg.apply(
             &id,
-            Operation::AddChangeCode(EventCode::parse("A01").unwrap()),
+            Operation::AddChangeCode(parse_event_code("A01").unwrap()),
             None,
         );
         reg.create_subscriber(&SubscriberId::new("empty").unwrap());
