@@ -73,8 +73,10 @@ impl<'a> Extract<'a> {
         let start = match first.record {
             Ok(r) if r.record_type() == Some(RecordType::START) => r,
             Ok(r) => {
-                return Err(missing_000("the first record is not a 000 start record")
-                    .with_record_type(r.record_type()))
+                return Err(Self::misplaced_start(input, framing).unwrap_or_else(|| {
+                    missing_000("the first record is not a 000 start record")
+                        .with_record_type(r.record_type())
+                }))
             }
             Err(e) => return Err(e.located(1, framing)),
         };
@@ -123,6 +125,38 @@ impl<'a> Extract<'a> {
             end,
             trailer: trailer_start..input.len(),
         })
+    }
+
+    /// The first record is not a 000: when a 000 stands further on, the start record is
+    /// misplaced (SEMANTICS.md §6), not missing. Only called on that error path, so it may walk
+    /// the whole input.
+    fn misplaced_start(input: &[u8], framing: Framing) -> Option<ParseError> {
+        let mut pos = 0;
+        let mut ordinal = 1;
+        while let Some(framed) = step(input, pos, framing) {
+            let rt = match &framed.record {
+                Ok(r) => r.record_type(),
+                // A line too long is still a line of its type; in concatenated framing nothing
+                // after a framing error can be found.
+                Err(e) if framing == Framing::Lines => e.record_type,
+                Err(_) => None,
+            };
+            if rt == Some(RecordType::START) {
+                let offset = framed.record.as_ref().map_or(pos, |r| r.offset());
+                return Some(
+                    ParseError::new(
+                        ErrorCategory::Misplaced000,
+                        offset,
+                        "a 000 start record must come first",
+                    )
+                    .with_record_type(rt)
+                    .located(ordinal, framing),
+                );
+            }
+            pos = framed.next;
+            ordinal += 1;
+        }
+        None
     }
 
     /// Line framing: walk back from the end over 910 records to the 999, then over the 003

@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use cprsift_format::framing::{frame_at, Framing, FramingReport};
 use cprsift_format::layout::{fields, ALL, R000, R001, R003, R999};
 use cprsift_format::write::{RecordBuilder, Terminator};
-use cprsift_format::{Extract, ExtractOptions, FieldKind, Layout, RecordType};
+use cprsift_format::{
+    check, ErrorCategory, Extract, ExtractOptions, FieldKind, Layout, RecordType,
+};
 use proptest::prelude::*;
 
 /// The fast reader's items, in the oracle's terms.
@@ -148,6 +150,59 @@ proptest! {
             }
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// `check` counts for 999 TAELLER exactly the records the rule counts (every line but
+    /// 000, 999 and 910, wherever they stand), and tells a missing start record from a
+    /// misplaced one as the oracle does.
+    #[test]
+    fn taeller_and_start_record_follow_the_rules(input in framed_soup()) {
+        let report = check(&input, ExtractOptions::default());
+        if Framing::detect(&input) != Framing::Lines {
+            return Ok(());
+        }
+        if report.opgavenr.is_some() {
+            prop_assert_eq!(report.counted, oracle::taeller_count(&input));
+        }
+        let first = report.errors.first().map(|e| e.category);
+        match oracle::start_error(&input) {
+            Some(category) => prop_assert_eq!(first, Some(category)),
+            // A 000 among the blocks is misplaced too, but the start record is not missing.
+            None => prop_assert_ne!(first, Some(ErrorCategory::Missing000)),
+        }
+    }
+}
+
+/// Soup between a 000 and a 999 record (each sometimes left out or moved), so that the frame
+/// opens and the block region holds anything.
+fn framed_soup() -> impl Strategy<Value = Vec<u8>> {
+    let start = b"00000000000001109012022051320220512".to_vec();
+    (arbitrary_input(), 0u8..8, 0u64..12).prop_map(move |(soup, shape, taeller)| {
+        let end = format!("9999999999999{taeller:08}").into_bytes();
+        let mut out = Vec::new();
+        match shape {
+            0 => out.extend_from_slice(b"9971503859991202205121200A74\n"),
+            1 => {}
+            _ => {
+                out.extend_from_slice(&start);
+                out.push(b'\n');
+            }
+        }
+        out.extend_from_slice(&soup);
+        out.push(b'\n');
+        if shape == 0 {
+            out.extend_from_slice(&start);
+            out.push(b'\n');
+        }
+        if shape != 7 {
+            out.extend_from_slice(&end);
+            out.push(b'\n');
+        }
+        out
+    })
 }
 
 fn padded(r: &cprsift_format::Record<'_>) -> Vec<u8> {
