@@ -59,7 +59,7 @@ impl CheckReport {
         self.error_count == 0
     }
 
-    fn failed(bytes: usize, framing: Framing, error: ParseError) -> CheckReport {
+    pub(crate) fn failed(bytes: usize, framing: Framing, error: ParseError) -> CheckReport {
         CheckReport {
             bytes: bytes as u64,
             framing,
@@ -394,12 +394,10 @@ pub fn taeller_of(records: u64) -> u64 {
     records % TAELLER_MODULUS
 }
 
-/// Checks `input` as `cprsift check` does: opens it and validates everything.
+/// Checks `input` as `cprsift check` does: one read ([`crate::CheckedExtract::read`]) without
+/// the content identity, its report.
 pub fn check(input: &[u8], options: ExtractOptions) -> CheckReport {
-    match Extract::open(input, options) {
-        Ok(extract) => extract.check(),
-        Err(e) => CheckReport::failed(input.len(), Framing::detect(input), e),
-    }
+    crate::CheckedExtract::read_unhashed(input, options).into_report()
 }
 
 #[cfg(test)]
