@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cprsift_format::{check, CheckReport, ExtractOptions};
+use cprsift_format::{CheckReport, CheckedExtract, ContentId, ExtractOptions};
 use cprsift_io::MappedFile;
 
 use crate::failure::{CommandResult, Failure};
@@ -27,19 +27,21 @@ pub struct Args {
 /// Runs `check`: exit 0 when valid, 1 when invalid, 2 when the file cannot be read.
 pub fn run(args: Args) -> CommandResult {
     let map = MappedFile::open(&args.file).map_err(|e| Failure::usage(args.file.display(), e))?;
-    let report = check(
+    let read = CheckedExtract::read(
         &map,
         ExtractOptions {
             strict_unknown: args.strict_unknown,
         },
     );
+    let report = read.report();
     if args.json {
-        let mut value = serde_json::to_value(&report).map_err(|e| Failure::usage("json", e))?;
+        let mut value = serde_json::to_value(report).map_err(|e| Failure::usage("json", e))?;
         value["file"] = args.file.display().to_string().into();
+        value["content_id"] = read.content_id().to_string().into();
         value["valid"] = report.is_valid().into();
         println!("{value}");
     } else {
-        print_human(&args.file, &report);
+        print_human(&args.file, read.content_id(), report);
     }
     Ok(if report.is_valid() {
         ExitCode::SUCCESS
@@ -57,10 +59,11 @@ fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
     }
 }
 
-fn print_human(path: &std::path::Path, r: &CheckReport) {
+fn print_human(path: &std::path::Path, id: ContentId, r: &CheckReport) {
     let f = &r.framing_report;
     println!("file:          {}", path.display());
     println!("bytes:         {}", r.bytes);
+    println!("identity:      {id}");
     println!(
         "framing:       {:?}, terminator {}, {} trimmed records, {} padded records{}",
         r.framing,
