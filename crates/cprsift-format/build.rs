@@ -92,6 +92,20 @@ fn main() {
             .filter(|(_, r)| r.ty != "A")
             .map(|(i, _)| format!("{ident}_FIELDS[{i}]"))
             .collect();
+        // The reader's byte tests: the checked fields but the record type (whose digits the
+        // framing has already seen), as compact (start, end, kind) triples.
+        let checks: Vec<String> = rows
+            .iter()
+            .filter(|r| r.ty != "A" && r.start > 1)
+            .map(|r| {
+                format!(
+                    "Check {{ start: {}, end: {}, kind: FieldKind::{} }}",
+                    r.start - 1,
+                    r.end,
+                    kind(&r.ty)
+                )
+            })
+            .collect();
         let mut consts = String::new();
         for (i, r) in rows.iter().enumerate() {
             let marker = rows
@@ -121,15 +135,17 @@ fn main() {
         }
         writeln!(
             out,
-            "static {ident}_FIELDS: [Field; {}] = [\n{fields}];\nstatic {ident}_CHECKED: [Field; {}] = [{}];\n",
+            "static {ident}_FIELDS: [Field; {}] = [\n{fields}];\nstatic {ident}_CHECKED: [Field; {}] = [{}];\nstatic {ident}_CHECKS: [Check; {}] = [{}];\n",
             rows.len(),
             checked.len(),
-            checked.join(", ")
+            checked.join(", "),
+            checks.len(),
+            checks.join(", ")
         )
         .unwrap();
         writeln!(
             out,
-            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n}};\n",
+            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n    checks: &{ident}_CHECKS,\n}};\n",
             variant_ident(variant),
             rows[0].name,
             rows[0].record_length,

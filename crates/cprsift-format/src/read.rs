@@ -19,15 +19,13 @@ use rayon::prelude::*;
 
 use crate::content_id::ContentId;
 use crate::error::{ErrorCategory, ParseError, Severity};
-use crate::extract::{
-    block_key, continues_block, group_person, lone_stray, short_line, unknown_carried,
-};
+use crate::extract::{block_key, group_person, lone_stray, short_line, unknown_carried};
 use crate::framing::{classify_line, frame_at, skip_separators, Framed, EOF_MARKER};
 use crate::layout::fields::{r001, r002, r099};
 use crate::validate::{is_uncounted_stray, taeller_of, tail_pnr_error, ERROR_DETAIL_LIMIT};
 use crate::{
-    CheckReport, EventCode, Extract, ExtractOptions, Field, FieldKind, Framing, FramingReport,
-    Layout, PersonBlock, Pnr, Record, RecordType,
+    CheckReport, EventCode, Extract, ExtractOptions, FieldKind, Framing, FramingReport, Layout,
+    PersonBlock, Pnr, Record, RecordKind, RecordType,
 };
 
 /// What the reader keeps of one person block: 40 bytes, so a national extract's 10.5 million
@@ -279,15 +277,15 @@ struct Unit<'a> {
     framed: Option<Result<Record<'a>, ParseError>>,
     /// Read as a line (line framing).
     lines: bool,
+    /// The record type (the first three bytes, when digits).
+    rt: Option<RecordType>,
+    /// The type's layouts, shortest first; empty for an undefined type.
+    layouts: &'static [&'static Layout],
 }
 
 impl Unit<'_> {
     fn record_type(&self) -> Option<RecordType> {
-        match &self.framed {
-            Some(Ok(r)) => r.record_type(),
-            Some(Err(_)) => None,
-            None => RecordType::from_bytes(self.bytes),
-        }
+        self.rt
     }
 
     /// True when the unit cannot be a record at all: a line too short for a record type, or a
@@ -327,48 +325,68 @@ struct BlockState {
     error: bool,
 }
 
-/// The checked (numeric and date) fields of a layout but the record type, whose digits the
-/// framing has already seen.
-fn checked_fields(layout: &Layout) -> &'static [Field] {
-    match layout.checked.first() {
-        Some(f) if f.start == 0 => layout.checked.get(1..).unwrap_or_default(),
-        _ => layout.checked,
-    }
+/// Eight bytes of `bytes` from `at` as a little-endian word, the missing ones read as `fill`.
+fn word(bytes: &[u8], at: usize, fill: u8) -> u64 {
+    let mut buf = [fill; 8];
+    let part = bytes.get(at..).unwrap_or_default();
+    let n = part.len().min(8);
+    buf[..n].copy_from_slice(&part[..n]);
+    u64::from_le_bytes(buf)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// True when every byte of the word is an ASCII digit. A byte below `0`, or above `9`, sets
+/// its high bit in `x - 0x30..` or in `x + 0x46..`; a borrow or carry between bytes only ever
+/// starts at such a byte, so the lowest bad byte is always seen.
+fn word_digits(x: u64) -> bool {
+    (x.wrapping_sub(0x30 * ONES) | x.wrapping_add(0x46 * ONES)) & HIGH == 0
+}
+
+/// True when every byte is an ASCII digit.
 fn all_digits(bytes: &[u8]) -> bool {
-    bytes.iter().all(u8::is_ascii_digit)
+    (0..bytes.len())
+        .step_by(8)
+        .all(|at| word_digits(word(bytes, at, b'0')))
 }
 
+/// True when every byte is a blank.
 fn all_blank(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&b| b == b' ')
+    (0..bytes.len())
+        .step_by(8)
+        .all(|at| word(bytes, at, b' ') == b' ' as u64 * ONES)
 }
 
 /// Two digits `01`..`12` for a month, `01`..`28` for a day: real in every month and year.
-fn month_day_ok(m: &[u8], d: &[u8]) -> bool {
+fn month_day_ok(m1: u8, m2: u8, d1: u8, d2: u8) -> bool {
     matches!(
-        (m, d),
-        (
-            [b'0', b'1'..=b'9'] | [b'1', b'0'..=b'2'],
-            [b'0', b'1'..=b'9'] | [b'1', b'0'..=b'9'] | [b'2', b'0'..=b'8']
-        )
+        (m1, m2, d1, d2),
+        (b'0', b'1'..=b'9', _, _) | (b'1', b'0'..=b'2', _, _)
+    ) && matches!(
+        (d1, d2),
+        (b'0', b'1'..=b'9') | (b'1', b'0'..=b'9') | (b'2', b'0'..=b'8')
     )
 }
 
 /// A byte test that accepts a field's bytes only when [`crate::FieldValue::check`] would:
-/// blanks, digits of the full length, a plain real date. Anything else goes to the decoders.
+/// blanks, digits of the full length, a plain real date. What it does not accept goes to the
+/// decoders, which decide.
 fn quick_ok(kind: FieldKind, present: &[u8], len: usize) -> bool {
     if present.len() == len {
         let ok = match kind {
             FieldKind::Text => true,
             FieldKind::Numeric | FieldKind::Ts12 => all_digits(present),
-            FieldKind::D8 => match present {
-                [y @ .., m1, m2, d1, d2] => all_digits(y) && month_day_ok(&[*m1, *m2], &[*d1, *d2]),
+            FieldKind::D8 => match *present {
+                [_, _, _, _, m1, m2, d1, d2] => {
+                    word_digits(word(present, 0, b'0')) && month_day_ok(m1, m2, d1, d2)
+                }
                 _ => false,
             },
-            FieldKind::D10 => match present {
+            FieldKind::D10 => match *present {
                 [y0, y1, y2, y3, b'-', m1, m2, b'-', d1, d2] => {
-                    all_digits(&[*y0, *y1, *y2, *y3]) && month_day_ok(&[*m1, *m2], &[*d1, *d2])
+                    word_digits(u64::from_le_bytes([y0, y1, y2, y3, m1, m2, d1, d2]))
+                        && month_day_ok(m1, m2, d1, d2)
                 }
                 _ => false,
             },
@@ -380,15 +398,20 @@ fn quick_ok(kind: FieldKind, present: &[u8], len: usize) -> bool {
     all_blank(present)
 }
 
-/// True when every checked field of a record passes the byte test.
+/// True when every checked field of a record passes the byte test. Fields past the end of a
+/// trimmed line are blank, so the walk stops there.
 fn fields_quick_ok(bytes: &[u8], layout: &Layout) -> bool {
-    checked_fields(layout).iter().all(|f| {
-        let start = f.start.min(bytes.len());
-        let end = f.end().min(bytes.len());
-        bytes
-            .get(start..end)
-            .is_some_and(|present| quick_ok(f.kind, present, f.len))
-    })
+    for c in layout.checks {
+        let (start, end) = (usize::from(c.start), usize::from(c.end));
+        let Some(present) = bytes.get(start..end.min(bytes.len())) else {
+            // The line ends before this field, and so before every later one.
+            return true;
+        };
+        if !quick_ok(c.kind, present, end - start) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Walks one part.
@@ -436,6 +459,7 @@ impl<'a> Walker<'a> {
                         line => (line, input.len(), false),
                     },
                 };
+                let rt = RecordType::from_bytes(bytes);
                 Unit {
                     pos,
                     next,
@@ -443,6 +467,8 @@ impl<'a> Walker<'a> {
                     crlf,
                     framed: None,
                     lines: true,
+                    rt,
+                    layouts: rt.map_or(&[], RecordType::layouts),
                 }
             }
             Framing::Concatenated => {
@@ -452,14 +478,19 @@ impl<'a> Walker<'a> {
                     Framing::Concatenated,
                     &mut self.out.counts.framing,
                 ) {
-                    Some(Framed { record, next }) => Unit {
-                        pos,
-                        next,
-                        bytes: record.as_ref().map_or(&[][..], |r| r.bytes()),
-                        crlf: false,
-                        framed: Some(record),
-                        lines: false,
-                    },
+                    Some(Framed { record, next }) => {
+                        let rt = record.as_ref().ok().and_then(Record::record_type);
+                        Unit {
+                            pos,
+                            next,
+                            bytes: record.as_ref().map_or(&[][..], |r| r.bytes()),
+                            crlf: false,
+                            framed: Some(record),
+                            lines: false,
+                            rt,
+                            layouts: rt.map_or(&[], RecordType::layouts),
+                        }
+                    }
                     None => Unit {
                         pos,
                         next: end,
@@ -467,6 +498,8 @@ impl<'a> Walker<'a> {
                         crlf: false,
                         framed: None,
                         lines: false,
+                        rt: None,
+                        layouts: &[],
                     },
                 }
             }
@@ -487,10 +520,15 @@ impl<'a> Walker<'a> {
             self.out.counts.counted += 1;
             if let Some(open) = &self.open {
                 let rt = unit.record_type();
+                // As `continues_block`, with the layouts already found.
+                let continues = match rt {
+                    Some(rt) if !unit.layouts.is_empty() => rt.is_person_record(),
+                    _ => self.lines(),
+                };
                 if !unit.is_fatal()
                     && rt != Some(RecordType::PERSON)
                     && unit.key_matches(&open.key)
-                    && continues_block(self.framing, rt)
+                    && continues
                 {
                     self.more(unit);
                     continue;
@@ -577,7 +615,16 @@ impl<'a> Walker<'a> {
                 } else {
                     out.counts.framing.lf_lines += 1;
                 }
-                classify_line(unit.bytes, unit.pos, &mut out.counts.framing)
+                match unit.layouts {
+                    // As `classify_line` reads a line that fits the shortest layout.
+                    [layout, ..] if unit.bytes.len() <= layout.len => {
+                        if unit.bytes.len() < layout.len {
+                            out.counts.framing.trimmed_records += 1;
+                        }
+                        Ok(Record::new(unit.bytes, RecordKind::Known(layout), unit.pos))
+                    }
+                    _ => classify_line(unit.bytes, unit.pos, &mut out.counts.framing),
+                }
             }
         };
         let pnr = Some(state.pnr);
@@ -925,17 +972,23 @@ impl<'a> CheckedExtract<'a> {
             }
         }
 
-        // The 003 links: each tail record with a PNR to its person's (first) block.
-        let block_of = |key: u32| {
-            let i = by_key.partition_point(|&(k, _)| k < key);
-            by_key.get(i).filter(|&&(k, _)| k == key).map(|&(_, b)| b)
-        };
-        let mut links: Vec<(u32, u64)> = tail
-            .iter()
-            .filter_map(|&(key, offset)| block_of(key).map(|b| (b, offset)))
-            .collect();
-        // Stable: a block's 003 records stay in tail order.
-        links.sort_by_key(|&(b, _)| b);
+        // The 003 links: each tail record with a PNR to its person's (first) block, by one
+        // merge of the tail sorted by key with the blocks sorted by key. Offsets rise in tail
+        // order, so sorting by (block, offset) keeps a block's 003 records in tail order.
+        tail.par_sort_unstable();
+        let mut links: Vec<(u32, u64)> = Vec::with_capacity(tail.len());
+        let mut k = 0;
+        for &(key, offset) in &tail {
+            while by_key.get(k).is_some_and(|&(bk, _)| bk < key) {
+                k += 1;
+            }
+            if let Some(&(bk, b)) = by_key.get(k) {
+                if bk == key {
+                    links.push((b, offset));
+                }
+            }
+        }
+        links.par_sort_unstable();
         let mut at = 0;
         for (i, b) in blocks.iter_mut().enumerate() {
             while links.get(at).is_some_and(|&(lb, _)| (lb as usize) < i) {
@@ -1265,4 +1318,67 @@ fn parts(extract: &Extract<'_>, threads: usize) -> Vec<Part> {
         parts.push(Part::Tail(tail));
     }
     parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::field_of;
+    use crate::Field;
+    use proptest::prelude::*;
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                b'0'..=b'9',
+                Just(b' '),
+                Just(b'-'),
+                any::<u8>(),
+                Just(0x2F),
+                Just(0x3A),
+                Just(0xBA),
+                Just(0xFF)
+            ],
+            0..14,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The word tests say exactly what a byte-by-byte test says.
+        #[test]
+        fn word_tests_are_exact(b in bytes()) {
+            prop_assert_eq!(all_digits(&b), b.iter().all(u8::is_ascii_digit));
+            prop_assert_eq!(all_blank(&b), b.iter().all(|&c| c == b' '));
+        }
+
+        /// The byte tests accept only what the field decoders accept.
+        #[test]
+        fn byte_tests_never_accept_what_the_decoders_refuse(
+            b in bytes(),
+            len in 1usize..14,
+            kind in proptest::sample::select(vec![
+                FieldKind::Numeric, FieldKind::Ts12, FieldKind::D8, FieldKind::D10,
+            ]),
+        ) {
+            let present = &b[..b.len().min(len)];
+            let field = Field { name: "F", start: 0, len, kind, marker: None, verified: true };
+            if quick_ok(kind, present, len) {
+                prop_assert!(field_of(present, &field).check(kind));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_values_pass_the_byte_tests() {
+        assert!(quick_ok(FieldKind::D10, b"1985-03-15", 10));
+        assert!(quick_ok(FieldKind::D8, b"20011119", 8));
+        assert!(quick_ok(FieldKind::Numeric, b"0851", 4));
+        assert!(quick_ok(FieldKind::Ts12, b"  ", 12));
+        // Left to the decoders: a leap day, the 31st, zeros.
+        assert!(!quick_ok(FieldKind::D10, b"2000-02-29", 10));
+        assert!(!quick_ok(FieldKind::D8, b"20011131", 8));
+        assert!(!quick_ok(FieldKind::D8, b"00000000", 8));
+    }
 }
