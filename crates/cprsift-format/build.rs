@@ -178,7 +178,7 @@ fn main() {
     for (rt, len, ident) in &statics {
         by_type.entry(*rt).or_default().push((*len, ident));
     }
-    let mut arms = String::new();
+    let mut table = vec!["&[]".to_string(); 1000];
     for (rt, mut list) in by_type {
         list.sort();
         let refs: Vec<String> = list.iter().map(|(_, i)| format!("&{i}")).collect();
@@ -189,8 +189,15 @@ fn main() {
             refs.join(", ")
         )
         .unwrap();
-        writeln!(arms, "        {rt} => &VARIANTS_{rt:03},").unwrap();
+        table[usize::from(rt)] = format!("&VARIANTS_{rt:03}");
     }
+    // One entry per three-digit type: the reader looks a type up once per line.
+    writeln!(
+        out,
+        "static BY_TYPE: [&[&Layout]; 1000] = [{}];",
+        table.join(", ")
+    )
+    .unwrap();
     writeln!(
         out,
         "\n/// The layouts of one record type, shortest first; empty when the type is not defined."
@@ -201,8 +208,11 @@ fn main() {
         "pub fn variants_of(record_type: u16) -> &'static [&'static Layout] {{"
     )
     .unwrap();
-    writeln!(out, "    match record_type {{\n{arms}").unwrap();
-    writeln!(out, "        _ => &[],\n    }}\n}}\n").unwrap();
+    writeln!(
+        out,
+        "    BY_TYPE.get(usize::from(record_type)).copied().unwrap_or(&[])\n}}\n"
+    )
+    .unwrap();
     writeln!(
         out,
         "/// Typed field constants, one module per layout.\npub mod fields {{\n{modules}}}"

@@ -358,15 +358,21 @@ fn all_blank(bytes: &[u8]) -> bool {
         .all(|at| word(bytes, at, b' ') == b' ' as u64 * ONES)
 }
 
-/// Two digits `01`..`12` for a month, `01`..`28` for a day: real in every month and year.
-fn month_day_ok(m1: u8, m2: u8, d1: u8, d2: u8) -> bool {
-    matches!(
-        (m1, m2, d1, d2),
-        (b'0', b'1'..=b'9', _, _) | (b'1', b'0'..=b'2', _, _)
-    ) && matches!(
-        (d1, d2),
-        (b'0', b'1'..=b'9') | (b'1', b'0'..=b'9') | (b'2', b'0'..=b'8')
-    )
+/// True when the digits `y0..y3 m1 m2 d1 d2` (already known to be digits) are a real date
+/// of the proleptic Gregorian calendar, as `chrono` reads them for the years 0000-9999.
+fn real_date(y: [u8; 4], m1: u8, m2: u8, d1: u8, d2: u8) -> bool {
+    let n =
+        |hi: u8, lo: u8| u32::from(hi.wrapping_sub(b'0')) * 10 + u32::from(lo.wrapping_sub(b'0'));
+    let (year, month, day) = (n(y[0], y[1]) * 100 + n(y[2], y[3]), n(m1, m2), n(d1, d2));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    (1..=days).contains(&day)
 }
 
 /// A byte test that accepts a field's bytes only when [`crate::FieldValue::check`] would:
@@ -378,15 +384,16 @@ fn quick_ok(kind: FieldKind, present: &[u8], len: usize) -> bool {
             FieldKind::Text => true,
             FieldKind::Numeric | FieldKind::Ts12 => all_digits(present),
             FieldKind::D8 => match *present {
-                [_, _, _, _, m1, m2, d1, d2] => {
-                    word_digits(word(present, 0, b'0')) && month_day_ok(m1, m2, d1, d2)
+                [y0, y1, y2, y3, m1, m2, d1, d2] => {
+                    word_digits(word(present, 0, b'0'))
+                        && real_date([y0, y1, y2, y3], m1, m2, d1, d2)
                 }
                 _ => false,
             },
             FieldKind::D10 => match *present {
                 [y0, y1, y2, y3, b'-', m1, m2, b'-', d1, d2] => {
                     word_digits(u64::from_le_bytes([y0, y1, y2, y3, m1, m2, d1, d2]))
-                        && month_day_ok(m1, m2, d1, d2)
+                        && real_date([y0, y1, y2, y3], m1, m2, d1, d2)
                 }
                 _ => false,
             },
@@ -398,11 +405,51 @@ fn quick_ok(kind: FieldKind, present: &[u8], len: usize) -> bool {
     all_blank(present)
 }
 
+/// The eight bytes of `bytes` from `at`, as a little-endian word, when they are all there.
+fn load(bytes: &[u8], at: usize) -> Option<u64> {
+    let window: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(window))
+}
+
+/// The numeric test of a field of 1 to 16 bytes at `start..end`, wholly inside `bytes`, by
+/// one or two unaligned word loads: all digits, or all blanks. `None` when the words do not
+/// fit in `bytes` (the caller then tests byte by byte).
+fn numeric_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
+    let n = end - start;
+    let (a, b) = if n <= 8 {
+        // One word holding the field, at its start or (near the line's end) at its end; the
+        // bytes outside the field read as '0' for the digit test and ' ' for the blank one.
+        let (x, field) = match load(bytes, start) {
+            Some(x) => (x, u64::MAX >> (64 - 8 * n)),
+            None => (load(bytes, end.checked_sub(8)?)?, u64::MAX << (64 - 8 * n)),
+        };
+        let digits = (x & field) | (b'0' as u64 * ONES & !field);
+        let blanks = (x & field) | (b' ' as u64 * ONES & !field);
+        return Some(word_digits(digits) || blanks == b' ' as u64 * ONES);
+    } else if n <= 16 {
+        (load(bytes, start)?, load(bytes, end - 8)?)
+    } else {
+        return None;
+    };
+    let blank = b' ' as u64 * ONES;
+    Some((word_digits(a) && word_digits(b)) || (a == blank && b == blank))
+}
+
 /// True when every checked field of a record passes the byte test. Fields past the end of a
 /// trimmed line are blank, so the walk stops there.
 fn fields_quick_ok(bytes: &[u8], layout: &Layout) -> bool {
     for c in layout.checks {
         let (start, end) = (usize::from(c.start), usize::from(c.end));
+        if end <= bytes.len() {
+            if let (FieldKind::Numeric | FieldKind::Ts12, Some(ok)) =
+                (c.kind, numeric_words(bytes, start, end))
+            {
+                if ok {
+                    continue;
+                }
+                return false;
+            }
+        }
         let Some(present) = bytes.get(start..end.min(bytes.len())) else {
             // The line ends before this field, and so before every later one.
             return true;
@@ -900,7 +947,7 @@ impl<'a> CheckedExtract<'a> {
         let mut blocks: Vec<BlockFacts> = Vec::with_capacity(total_blocks);
         let mut events = Vec::with_capacity(pieces.iter().map(|p| p.events.len()).sum());
         let mut strays = Vec::new();
-        let mut tail = Vec::new();
+        let mut tail: Vec<(u32, u64)> = Vec::new();
         let mut items_end = extract.blocks_range().start as u64;
         for piece in pieces.into_iter().chain([edges]) {
             counts.merge(&piece.counts);
@@ -930,7 +977,7 @@ impl<'a> CheckedExtract<'a> {
             .enumerate()
             .map(|(i, b)| (b.key, u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        by_key.par_sort_unstable();
+        sort(&mut by_key);
         let mut duplicates: Vec<u32> = Vec::new();
         for group in by_key.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
             for (n, &(_, i)) in group.iter().enumerate() {
@@ -972,23 +1019,7 @@ impl<'a> CheckedExtract<'a> {
             }
         }
 
-        // The 003 links: each tail record with a PNR to its person's (first) block, by one
-        // merge of the tail sorted by key with the blocks sorted by key. Offsets rise in tail
-        // order, so sorting by (block, offset) keeps a block's 003 records in tail order.
-        tail.par_sort_unstable();
-        let mut links: Vec<(u32, u64)> = Vec::with_capacity(tail.len());
-        let mut k = 0;
-        for &(key, offset) in &tail {
-            while by_key.get(k).is_some_and(|&(bk, _)| bk < key) {
-                k += 1;
-            }
-            if let Some(&(bk, b)) = by_key.get(k) {
-                if bk == key {
-                    links.push((b, offset));
-                }
-            }
-        }
-        links.par_sort_unstable();
+        let links = link_tail(&blocks, &by_key, tail);
         let mut at = 0;
         for (i, b) in blocks.iter_mut().enumerate() {
             while links.get(at).is_some_and(|&(lb, _)| (lb as usize) < i) {
@@ -1274,6 +1305,60 @@ fn locate(input: &[u8], framing: Framing, errors: &mut [ParseError]) {
     }
 }
 
+/// Links each 003 record of the tail (key, offset, in tail order) to its person's first
+/// block: (block, offset) pairs sorted by block, a block's records in tail order.
+fn link_tail(
+    blocks: &[BlockFacts],
+    by_key: &[(u32, u32)],
+    mut tail: Vec<(u32, u64)>,
+) -> Vec<(u32, u64)> {
+    // CPR writes the tail in the order of the blocks: then one walk along both finds every
+    // link. It gives up at a 003 of nobody, a tail out of block order, or a duplicate person
+    // (whose first block a forward walk may pass).
+    let mut links = Vec::with_capacity(tail.len());
+    let mut b = 0;
+    let in_order = tail.iter().all(|&(key, offset)| {
+        while blocks.get(b).is_some_and(|f| f.key != key) {
+            b += 1;
+        }
+        match blocks.get(b) {
+            Some(f) if !f.is_duplicate() => {
+                links.push((b as u32, offset));
+                true
+            }
+            _ => false,
+        }
+    });
+    if in_order {
+        return links;
+    }
+    // Otherwise one merge of the tail sorted by key with the blocks sorted by key. Offsets
+    // rise in tail order, so sorting by (block, offset) keeps a block's records in tail order.
+    links.clear();
+    sort(&mut tail);
+    let mut k = 0;
+    for &(key, offset) in &tail {
+        while by_key.get(k).is_some_and(|&(bk, _)| bk < key) {
+            k += 1;
+        }
+        if let Some(&(bk, b)) = by_key.get(k) {
+            if bk == key {
+                links.push((b, offset));
+            }
+        }
+    }
+    sort(&mut links);
+    links
+}
+
+/// Sorts in parallel, unless already sorted (an extract sorted by PNR, as CPR writes them,
+/// gives sorted keys and tail: one linear check instead of a sort).
+fn sort<T: Ord + Send>(v: &mut [T]) {
+    if !v.windows(2).all(|w| w[0] <= w[1]) {
+        v.par_sort_unstable();
+    }
+}
+
 /// The error of the second and later blocks of a person.
 fn duplicate_error(offset: usize, pnr: Pnr) -> ParseError {
     ParseError::new(
@@ -1339,7 +1424,7 @@ mod tests {
                 Just(0xBA),
                 Just(0xFF)
             ],
-            0..14,
+            0..24,
         )
     }
 
@@ -1348,9 +1433,16 @@ mod tests {
 
         /// The word tests say exactly what a byte-by-byte test says.
         #[test]
-        fn word_tests_are_exact(b in bytes()) {
+        fn word_tests_are_exact(b in bytes(), start in 0usize..14, n in 1usize..14) {
             prop_assert_eq!(all_digits(&b), b.iter().all(u8::is_ascii_digit));
             prop_assert_eq!(all_blank(&b), b.iter().all(|&c| c == b' '));
+            if start + n <= b.len() {
+                let f = &b[start..start + n];
+                let expected = f.iter().all(u8::is_ascii_digit) || f.iter().all(|&c| c == b' ');
+                if let Some(got) = numeric_words(&b, start, start + n) {
+                    prop_assert_eq!(got, expected);
+                }
+            }
         }
 
         /// The byte tests accept only what the field decoders accept.
@@ -1370,14 +1462,36 @@ mod tests {
         }
     }
 
+    /// Every year of a few centuries' edges, every month and day number: the byte test of a
+    /// date says what `chrono` says.
+    #[test]
+    fn date_tests_agree_with_chrono() {
+        let years = [
+            0, 1, 4, 99, 100, 400, 1582, 1900, 1999, 2000, 2001, 2004, 2100, 2400, 9999,
+        ];
+        for y in years {
+            for m in 0..=13u32 {
+                for d in 0..=32u32 {
+                    let real = NaiveDate::from_ymd_opt(y, m, d).is_some();
+                    let d8 = format!("{y:04}{m:02}{d:02}");
+                    let d10 = format!("{y:04}-{m:02}-{d:02}");
+                    assert_eq!(quick_ok(FieldKind::D8, d8.as_bytes(), 8), real, "{d8}");
+                    assert_eq!(quick_ok(FieldKind::D10, d10.as_bytes(), 10), real, "{d10}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn plain_values_pass_the_byte_tests() {
         assert!(quick_ok(FieldKind::D10, b"1985-03-15", 10));
         assert!(quick_ok(FieldKind::D8, b"20011119", 8));
         assert!(quick_ok(FieldKind::Numeric, b"0851", 4));
         assert!(quick_ok(FieldKind::Ts12, b"  ", 12));
-        // Left to the decoders: a leap day, the 31st, zeros.
-        assert!(!quick_ok(FieldKind::D10, b"2000-02-29", 10));
+        assert!(quick_ok(FieldKind::D10, b"2000-02-29", 10));
+        assert!(quick_ok(FieldKind::D8, b"20011031", 8));
+        // Left to the decoders, which refuse or accept: no such day, zeros.
+        assert!(!quick_ok(FieldKind::D10, b"1900-02-29", 10));
         assert!(!quick_ok(FieldKind::D8, b"20011131", 8));
         assert!(!quick_ok(FieldKind::D8, b"00000000", 8));
     }
