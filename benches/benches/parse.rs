@@ -1,5 +1,5 @@
-//! `check`-style parsing of a generated full extract (several hundred MB) beside a plain memchr
-//! line count over the same mapping, the speed-of-light reference. Each bench asserts its
+//! The single-pass reader (`cprsift check`'s work) on a generated full extract (several hundred
+//! MB) beside a plain memchr line count over the same mapping, the speed-of-light reference. Each bench asserts its
 //! expected count before it times.
 //!
 //! `CPRSIFT_BENCH_PERSONS` sets the size (default 250,000 persons, about 400 MB).
@@ -8,7 +8,7 @@
 #![allow(missing_docs)]
 
 use cprsift_benches::{count_lines, DataSet};
-use cprsift_format::{Extract, ExtractOptions};
+use cprsift_format::{CheckedExtract, ContentId, Extract, ExtractOptions};
 use cprsift_io::MappedFile;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -29,31 +29,32 @@ fn parse(c: &mut Criterion) {
     assert_eq!(count_lines(bytes), expected_lines);
     group.bench_function("memchr_line_count", |b| b.iter(|| count_lines(bytes)));
 
+    // The single-pass reader, as `cprsift check` runs it: the walk and the BLAKE3 content
+    // identity together.
+    let read = CheckedExtract::read(bytes, ExtractOptions::default());
+    assert!(read.is_valid(), "{:?}", read.report().errors);
+    assert_eq!(read.len() as u64, data.summary.persons);
+    group.bench_function("read", |b| {
+        b.iter(|| CheckedExtract::read(bytes, ExtractOptions::default()).len())
+    });
+    // The walk alone and the identity alone: what each costs.
+    group.bench_function("read_unhashed", |b| {
+        b.iter(|| CheckedExtract::read_unhashed(bytes, ExtractOptions::default()).len())
+    });
+    group.bench_function("content_id", |b| b.iter(|| ContentId::of(bytes)));
+
+    // The old validation, still used by the replica and the engine until they move to the
+    // reader.
     let report = Extract::open(bytes, ExtractOptions::default())
         .expect("valid")
         .check();
     assert!(report.is_valid(), "{:?}", report.errors);
-    assert_eq!(report.persons, data.summary.persons);
-    group.bench_function("check", |b| {
+    group.bench_function("extract_check_old", |b| {
         b.iter(|| {
             Extract::open(bytes, ExtractOptions::default())
                 .expect("valid")
                 .check()
                 .persons
-        })
-    });
-
-    let blocks = Extract::open(bytes, ExtractOptions::default())
-        .expect("valid")
-        .blocks()
-        .count();
-    assert_eq!(blocks as u64, data.summary.persons);
-    group.bench_function("blocks_only", |b| {
-        b.iter(|| {
-            Extract::open(bytes, ExtractOptions::default())
-                .expect("valid")
-                .blocks()
-                .count()
         })
     });
     group.finish();

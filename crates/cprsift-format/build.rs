@@ -92,6 +92,20 @@ fn main() {
             .filter(|(_, r)| r.ty != "A")
             .map(|(i, _)| format!("{ident}_FIELDS[{i}]"))
             .collect();
+        // The reader's byte tests: the checked fields but the record type (whose digits the
+        // framing has already seen), as compact (start, end, kind) triples.
+        let checks: Vec<String> = rows
+            .iter()
+            .filter(|r| r.ty != "A" && r.start > 1)
+            .map(|r| {
+                format!(
+                    "Check {{ start: {}, end: {}, kind: FieldKind::{} }}",
+                    r.start - 1,
+                    r.end,
+                    kind(&r.ty)
+                )
+            })
+            .collect();
         let mut consts = String::new();
         for (i, r) in rows.iter().enumerate() {
             let marker = rows
@@ -121,15 +135,17 @@ fn main() {
         }
         writeln!(
             out,
-            "static {ident}_FIELDS: [Field; {}] = [\n{fields}];\nstatic {ident}_CHECKED: [Field; {}] = [{}];\n",
+            "static {ident}_FIELDS: [Field; {}] = [\n{fields}];\nstatic {ident}_CHECKED: [Field; {}] = [{}];\nstatic {ident}_CHECKS: [Check; {}] = [{}];\n",
             rows.len(),
             checked.len(),
-            checked.join(", ")
+            checked.join(", "),
+            checks.len(),
+            checks.join(", ")
         )
         .unwrap();
         writeln!(
             out,
-            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n}};\n",
+            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n    checks: &{ident}_CHECKS,\n}};\n",
             variant_ident(variant),
             rows[0].name,
             rows[0].record_length,
@@ -162,7 +178,7 @@ fn main() {
     for (rt, len, ident) in &statics {
         by_type.entry(*rt).or_default().push((*len, ident));
     }
-    let mut arms = String::new();
+    let mut table = vec!["&[]".to_string(); 1000];
     for (rt, mut list) in by_type {
         list.sort();
         let refs: Vec<String> = list.iter().map(|(_, i)| format!("&{i}")).collect();
@@ -173,8 +189,15 @@ fn main() {
             refs.join(", ")
         )
         .unwrap();
-        writeln!(arms, "        {rt} => &VARIANTS_{rt:03},").unwrap();
+        table[usize::from(rt)] = format!("&VARIANTS_{rt:03}");
     }
+    // One entry per three-digit type: the reader looks a type up once per line.
+    writeln!(
+        out,
+        "static BY_TYPE: [&[&Layout]; 1000] = [{}];",
+        table.join(", ")
+    )
+    .unwrap();
     writeln!(
         out,
         "\n/// The layouts of one record type, shortest first; empty when the type is not defined."
@@ -185,8 +208,11 @@ fn main() {
         "pub fn variants_of(record_type: u16) -> &'static [&'static Layout] {{"
     )
     .unwrap();
-    writeln!(out, "    match record_type {{\n{arms}").unwrap();
-    writeln!(out, "        _ => &[],\n    }}\n}}\n").unwrap();
+    writeln!(
+        out,
+        "    BY_TYPE.get(usize::from(record_type)).copied().unwrap_or(&[])\n}}\n"
+    )
+    .unwrap();
     writeln!(
         out,
         "/// Typed field constants, one module per layout.\npub mod fields {{\n{modules}}}"

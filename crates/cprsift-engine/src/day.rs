@@ -9,8 +9,8 @@ use std::path::Path;
 use chrono::NaiveDate;
 use cprsift_format::date::age_on;
 use cprsift_format::layout::fields::r099;
-use cprsift_format::{Extract, PersonBlock, Pnr, Record, RecordType};
-use cprsift_subscriptions::{AgeRange, EventCode, PnrMove, SubscriberId};
+use cprsift_format::{EventCode, Extract, PersonBlock, Pnr, Record, RecordType};
+use cprsift_subscriptions::{AgeRange, PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 

@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use cprsift_subscriptions::{AgeRange, EventCode, Filters, PnrMove, SubscriberId};
+use cprsift_format::EventCode;
+use cprsift_subscriptions::{AgeRange, Filters, PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 

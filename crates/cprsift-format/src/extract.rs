@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use memchr::{memchr_iter, memrchr};
 
 use crate::error::{ErrorCategory, ParseError, Position};
-use crate::framing::{frame_at, line_at, Framed, Framing, FramingReport};
+use crate::framing::{frame_at, line_at, skip_separators, Framed, Framing, FramingReport};
 use crate::layout::fields::{r000, r001, r002, r999};
 use crate::{Pnr, Record, RecordType};
 
@@ -73,8 +73,10 @@ impl<'a> Extract<'a> {
         let start = match first.record {
             Ok(r) if r.record_type() == Some(RecordType::START) => r,
             Ok(r) => {
-                return Err(missing_000("the first record is not a 000 start record")
-                    .with_record_type(r.record_type()))
+                return Err(Self::misplaced_start(input, framing).unwrap_or_else(|| {
+                    missing_000("the first record is not a 000 start record")
+                        .with_record_type(r.record_type())
+                }))
             }
             Err(e) => return Err(e.located(1, framing)),
         };
@@ -123,6 +125,38 @@ impl<'a> Extract<'a> {
             end,
             trailer: trailer_start..input.len(),
         })
+    }
+
+    /// The first record is not a 000: when a 000 stands further on, the start record is
+    /// misplaced (SEMANTICS.md §6), not missing. Only called on that error path, so it may walk
+    /// the whole input.
+    fn misplaced_start(input: &[u8], framing: Framing) -> Option<ParseError> {
+        let mut pos = 0;
+        let mut ordinal = 1;
+        while let Some(framed) = step(input, pos, framing) {
+            let rt = match &framed.record {
+                Ok(r) => r.record_type(),
+                // A line too long is still a line of its type; in concatenated framing nothing
+                // after a framing error can be found.
+                Err(e) if framing == Framing::Lines => e.record_type,
+                Err(_) => None,
+            };
+            if rt == Some(RecordType::START) {
+                let offset = framed.record.as_ref().map_or(pos, |r| r.offset());
+                return Some(
+                    ParseError::new(
+                        ErrorCategory::Misplaced000,
+                        offset,
+                        "a 000 start record must come first",
+                    )
+                    .with_record_type(rt)
+                    .located(ordinal, framing),
+                );
+            }
+            pos = framed.next;
+            ordinal += 1;
+        }
+        None
     }
 
     /// Line framing: walk back from the end over 910 records to the 999, then over the 003
@@ -234,7 +268,7 @@ impl<'a> Extract<'a> {
     }
 
     /// Records (concatenated) or lines before `offset`.
-    fn ordinals_before(input: &[u8], offset: usize) -> u64 {
+    pub(crate) fn ordinals_before(input: &[u8], offset: usize) -> u64 {
         match Framing::detect(input) {
             Framing::Lines => memchr_iter(b'\n', &input[..offset]).count() as u64,
             Framing::Concatenated => {
@@ -348,13 +382,33 @@ impl<'a> Extract<'a> {
         self.blocks.clone()
     }
 
+    /// The byte range of the 997 receipts.
+    pub fn receipts_range(&self) -> Range<usize> {
+        self.receipts.clone()
+    }
+
+    /// The byte range of the 910 records after the 999 (to the end of the input).
+    pub fn trailer_range(&self) -> Range<usize> {
+        self.trailer.clone()
+    }
+
     /// Splits the person blocks into about `parts` ranges that each start at a block boundary,
     /// for parallel work. Concatenated framing is never split (its records cannot be found
     /// from an arbitrary offset).
     pub fn block_chunks(&self, parts: usize) -> Vec<Blocks<'a>> {
+        self.block_cuts(parts)
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| Blocks::new(self, w[0]..w[1], (i == 0).then_some(2 + self.receipt_count)))
+            .collect()
+    }
+
+    /// Where [`Extract::block_chunks`] cuts the block region: ascending offsets, the region's
+    /// start and end included, every one a block boundary.
+    pub(crate) fn block_cuts(&self, parts: usize) -> Vec<usize> {
         let Range { start, end } = self.blocks.clone();
         if self.framing == Framing::Concatenated || parts <= 1 || end - start < 1 << 16 {
-            return vec![self.blocks()];
+            return vec![start, end];
         }
         let mut cuts = vec![start];
         for i in 1..parts {
@@ -365,14 +419,11 @@ impl<'a> Extract<'a> {
             }
         }
         cuts.push(end);
-        cuts.windows(2)
-            .enumerate()
-            .map(|(i, w)| Blocks::new(self, w[0]..w[1], (i == 0).then_some(2 + self.receipt_count)))
-            .collect()
+        cuts
     }
 
     /// The first line start at or after `pos` whose key differs from the line before it.
-    fn next_block_start(&self, pos: usize, end: usize) -> usize {
+    pub(crate) fn next_block_start(&self, pos: usize, end: usize) -> usize {
         let input = self.input;
         let mut s = match memchr::memchr(b'\n', &input[pos..end]) {
             Some(i) => pos + i + 1,
@@ -427,7 +478,7 @@ impl<'a> Extract<'a> {
 }
 
 /// Positions 4-13 of a raw line, blank-padded.
-fn block_key(line: &[u8]) -> [u8; 10] {
+pub(crate) fn block_key(line: &[u8]) -> [u8; 10] {
     let mut key = [b' '; 10];
     if let Some(k) = line.get(3..line.len().min(13)) {
         key[..k.len()].copy_from_slice(k);
@@ -551,16 +602,7 @@ impl<'a> Blocks<'a> {
         match self.framing {
             Framing::Lines => {
                 let (line, next, _) = line_at(self.input, pos);
-                let fatal = (line.len() < 3).then(|| {
-                    ParseError::new(
-                        ErrorCategory::TruncatedRecord,
-                        pos,
-                        format!(
-                            "a line of {} bytes is too short to hold a record type",
-                            line.len()
-                        ),
-                    )
-                });
+                let fatal = (line.len() < 3).then(|| short_line(pos, line.len()));
                 Unit {
                     next,
                     record_type: type_of(line),
@@ -594,13 +636,8 @@ impl<'a> Blocks<'a> {
         }
     }
 
-    /// True when a record of this type may continue a person block: a person record, or (in
-    /// line framing) a type the specification does not define.
     fn continues_block(&self, rt: Option<RecordType>) -> bool {
-        match rt {
-            Some(rt) if rt.is_known() => rt.is_person_record(),
-            _ => self.framing == Framing::Lines,
-        }
+        continues_block(self.framing, rt)
     }
 
     fn error(&self, e: ParseError, line: Option<u64>) -> ParseError {
@@ -615,6 +652,12 @@ impl<'a> Iterator for Blocks<'a> {
     type Item = Result<PersonBlock<'a>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.framing == Framing::Concatenated
+            && skip_separators(self.input, self.pos) >= self.end
+        {
+            // Only separators before the tail (or the 999): the next record is not a block's.
+            self.pos = self.end;
+        }
         if self.pos >= self.end {
             return None;
         }
@@ -632,40 +675,8 @@ impl<'a> Iterator for Blocks<'a> {
             return Some(Err(self.error(e, line)));
         }
         self.line = self.line.map(|l| l + 1);
-        let misplaced = |category, detail: &str| {
-            Some(Err(self.error(
-                ParseError::new(category, start, detail.to_string())
-                    .with_record_type(first.record_type),
-                line,
-            )))
-        };
-        match first.record_type {
-            Some(RecordType::START) => {
-                return misplaced(
-                    ErrorCategory::Misplaced000,
-                    "a 000 start record must come first",
-                )
-            }
-            Some(RecordType::END) => {
-                return misplaced(
-                    ErrorCategory::RecordAfter999,
-                    "records follow this 999 end record; only 910 error records may",
-                )
-            }
-            Some(rt) if rt.is_known() && !rt.is_person_record() => {
-                return misplaced(
-                    ErrorCategory::MisplacedRecord,
-                    "this record type belongs before the person blocks (997), after them (003) \
-                     or after the 999 end record (910)",
-                )
-            }
-            Some(rt) if rt.is_known() => {}
-            _ => {
-                return misplaced(
-                    ErrorCategory::UnknownRecordType,
-                    "record type not defined by the specification, outside a person block",
-                )
-            }
+        if let Some(e) = lone_stray(first.record_type, start) {
+            return Some(Err(self.error(e, line)));
         }
         let mut count = 1u32;
         while self.pos < self.end {
@@ -684,30 +695,10 @@ impl<'a> Iterator for Blocks<'a> {
             self.units += 1;
             count += 1;
         }
-        let Some(pnr) = Pnr::from_digits(&first.key) else {
-            return Some(Err(self.error(
-                ParseError::new(
-                    ErrorCategory::BadPnr,
-                    start,
-                    "positions 4-13 of a person record must hold a 10-digit personal number",
-                )
-                .with_record_type(first.record_type)
-                .with_field("PNR"),
-                line,
-            )));
+        let pnr = match group_person(first.record_type, &first.key, start) {
+            Ok(pnr) => pnr,
+            Err(e) => return Some(Err(self.error(e, line))),
         };
-        if first.record_type != Some(RecordType::PERSON) {
-            return Some(Err(self.error(
-                ParseError::new(
-                    ErrorCategory::MisplacedRecord,
-                    start,
-                    "a person block must start with its 001 record",
-                )
-                .with_record_type(first.record_type)
-                .with_person(Some(pnr)),
-                line,
-            )));
-        }
         Some(Ok(PersonBlock {
             input: self.input,
             range: start..self.pos,
@@ -718,6 +709,79 @@ impl<'a> Iterator for Blocks<'a> {
             line,
         }))
     }
+}
+
+/// The error of a line too short to hold a record type (line framing).
+pub(crate) fn short_line(pos: usize, len: usize) -> ParseError {
+    ParseError::new(
+        ErrorCategory::TruncatedRecord,
+        pos,
+        format!("a line of {len} bytes is too short to hold a record type"),
+    )
+}
+
+/// True when a record of this type may continue a person block: a person record, or (in line
+/// framing) a type the specification does not define.
+pub(crate) fn continues_block(framing: Framing, rt: Option<RecordType>) -> bool {
+    match rt {
+        Some(rt) if rt.is_known() => rt.is_person_record(),
+        _ => framing == Framing::Lines,
+    }
+}
+
+/// The error of a record that stands alone among the person blocks because its type cannot
+/// start a block (000, 999, 997, 003, 910, an undefined type); `None` for a person record type,
+/// which starts a group of records.
+pub(crate) fn lone_stray(rt: Option<RecordType>, start: usize) -> Option<ParseError> {
+    let (category, detail) = match rt {
+        Some(RecordType::START) => (
+            ErrorCategory::Misplaced000,
+            "a 000 start record must come first",
+        ),
+        Some(RecordType::END) => (
+            ErrorCategory::RecordAfter999,
+            "records follow this 999 end record; only 910 error records may",
+        ),
+        Some(rt) if rt.is_known() && !rt.is_person_record() => (
+            ErrorCategory::MisplacedRecord,
+            "this record type belongs before the person blocks (997), after them (003) or \
+             after the 999 end record (910)",
+        ),
+        Some(rt) if rt.is_known() => return None,
+        _ => (
+            ErrorCategory::UnknownRecordType,
+            "record type not defined by the specification, outside a person block",
+        ),
+    };
+    Some(ParseError::new(category, start, detail).with_record_type(rt))
+}
+
+/// Whether a group of person records with one key (positions 4-13) is a person block: its PNR,
+/// or the error of the group (the key is no PNR; the group does not start with 001).
+pub(crate) fn group_person(
+    first: Option<RecordType>,
+    key: &[u8; 10],
+    start: usize,
+) -> Result<Pnr, ParseError> {
+    let Some(pnr) = Pnr::from_digits(key) else {
+        return Err(ParseError::new(
+            ErrorCategory::BadPnr,
+            start,
+            "positions 4-13 of a person record must hold a 10-digit personal number",
+        )
+        .with_record_type(first)
+        .with_field("PNR"));
+    };
+    if first != Some(RecordType::PERSON) {
+        return Err(ParseError::new(
+            ErrorCategory::MisplacedRecord,
+            start,
+            "a person block must start with its 001 record",
+        )
+        .with_record_type(first)
+        .with_person(Some(pnr)));
+    }
+    Ok(pnr)
 }
 
 /// One person's block: consecutive records 001-099 (but 003) with one PNR, 001 first. A view
@@ -735,6 +799,26 @@ pub struct PersonBlock<'a> {
 }
 
 impl<'a> PersonBlock<'a> {
+    /// A view of a block the caller has already grouped.
+    pub(crate) fn new(
+        input: &'a [u8],
+        range: Range<usize>,
+        framing: Framing,
+        options: ExtractOptions,
+        pnr: Pnr,
+        records: u32,
+    ) -> PersonBlock<'a> {
+        PersonBlock {
+            input,
+            range,
+            framing,
+            options,
+            pnr,
+            records,
+            line: None,
+        }
+    }
+
     /// The person's PNR (positions 4-13 of every record of the block).
     pub fn pnr(&self) -> Pnr {
         self.pnr

@@ -143,7 +143,7 @@ fn frame_line<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> Op
     })
 }
 
-fn classify_line<'a>(
+pub(crate) fn classify_line<'a>(
     line: &'a [u8],
     pos: usize,
     report: &mut FramingReport,
@@ -202,7 +202,7 @@ fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == b' ')
 }
 
-fn skip_separators(input: &[u8], mut pos: usize) -> usize {
+pub(crate) fn skip_separators(input: &[u8], mut pos: usize) -> usize {
     while let Some(&(b'\r' | b'\n' | EOF_MARKER)) = input.get(pos) {
         pos += 1;
     }

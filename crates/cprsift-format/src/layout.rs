@@ -151,6 +151,20 @@ pub struct Layout {
     /// The fields whose bytes validation checks (all but free text), precomputed so the hot
     /// loop does not filter.
     pub checked: &'static [Field],
+    /// The same fields but the record type, as compact byte ranges: what the single-pass
+    /// reader's byte tests walk (a few bytes per field instead of a whole [`Field`]).
+    pub checks: &'static [Check],
+}
+
+/// One checked field as the reader's byte tests see it: its byte range and kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// 0-based offset of the first byte.
+    pub start: u16,
+    /// One past the last byte.
+    pub end: u16,
+    /// How the bytes are read.
+    pub kind: FieldKind,
 }
 
 impl Layout {
@@ -200,6 +214,23 @@ mod tests {
         assert_eq!(fields::r099::HAENDELSE.start, 25);
         assert_eq!(fields::r001_u12180::NGLKONST.end(), 121);
         assert_eq!(R999.len, 21);
+    }
+
+    #[test]
+    fn the_compact_checks_are_the_checked_fields_but_the_record_type() {
+        for layout in ALL {
+            let from_fields: Vec<Check> = layout
+                .checked
+                .iter()
+                .filter(|f| f.start > 0)
+                .map(|f| Check {
+                    start: f.start as u16,
+                    end: f.end() as u16,
+                    kind: f.kind,
+                })
+                .collect();
+            assert_eq!(layout.checks, &from_fields[..], "{}", layout.name);
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //!   999, 910) and its validation ([`Extract::check`]);
 //! - [`Pnr`] and [`date`]: personal numbers and the three date forms.
 
+mod content_id;
 pub mod date;
 mod error;
+mod event_code;
 mod extract;
 mod field;
 pub mod framing;
@@ -22,11 +24,14 @@ pub mod fuzz_entry;
 mod header;
 pub mod layout;
 mod pnr;
+mod read;
 mod record;
 mod validate;
 pub mod write;
 
+pub use content_id::{BadContentId, ContentId};
 pub use error::{ErrorCategory, ParseError, Position, Severity};
+pub use event_code::EventCode;
 pub use extract::{
     BlockRecords, Blocks, Extract, ExtractOptions, PersonBlock, Records, TailIndex, TailRecords,
 };
@@ -35,6 +40,7 @@ pub use framing::{Framing, FramingReport};
 pub use header::Header;
 pub use layout::{Field, FieldKind, Layout, RecordType, Variant};
 pub use pnr::{MaskedPnr, Pnr};
+pub use read::{BlockEvent, BlockFacts, CheckedExtract, ErrorSite};
 pub use record::{Record, RecordKind};
 pub use validate::{
     check, taeller_of, tail_pnr_error, CheckReport, ERROR_DETAIL_LIMIT, TAELLER_MODULUS,

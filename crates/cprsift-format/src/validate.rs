@@ -59,7 +59,7 @@ impl CheckReport {
         self.error_count == 0
     }
 
-    fn failed(bytes: usize, framing: Framing, error: ParseError) -> CheckReport {
+    pub(crate) fn failed(bytes: usize, framing: Framing, error: ParseError) -> CheckReport {
         CheckReport {
             bytes: bytes as u64,
             framing,
@@ -148,11 +148,13 @@ impl Tally {
     fn blocks(mut blocks: Blocks<'_>) -> (Tally, RoaringBitmap) {
         let mut t = Tally::default();
         let mut duplicates = RoaringBitmap::new();
+        let mut uncounted = 0;
         for item in blocks.by_ref() {
             let block = match item {
                 Ok(b) => b,
                 Err(e) => {
                     t.count_type(e.record_type);
+                    uncounted += u64::from(is_uncounted_stray(&e));
                     t.push(e);
                     continue;
                 }
@@ -197,10 +199,26 @@ impl Tally {
             }
             t.framing.merge(records.framing_report());
         }
-        // Every line (or record) the iterator consumed, however errors grouped them.
-        t.units = blocks.units_consumed();
+        // Every line (or record) the iterator consumed, however errors grouped them, but for
+        // the 000, 999 and 910 records standing among the blocks: 999 TAELLER never counts
+        // those types, wherever they stand.
+        t.units = blocks.units_consumed() - uncounted;
         (t, duplicates)
     }
+}
+
+/// True for the error of a 000, 999 or 910 record standing among the person blocks (a record
+/// of its own, one line): 999 TAELLER does not count these types, wherever they stand.
+pub(crate) fn is_uncounted_stray(e: &ParseError) -> bool {
+    matches!(
+        (e.category, e.record_type),
+        (ErrorCategory::Misplaced000, Some(RecordType::START))
+            | (ErrorCategory::RecordAfter999, Some(RecordType::END))
+            | (
+                ErrorCategory::MisplacedRecord,
+                Some(RecordType::INPUT_ERROR)
+            )
+    )
 }
 
 /// The parts of a file outside the person blocks, as validation treats them.
@@ -376,12 +394,10 @@ pub fn taeller_of(records: u64) -> u64 {
     records % TAELLER_MODULUS
 }
 
-/// Checks `input` as `cprsift check` does: opens it and validates everything.
+/// Checks `input` as `cprsift check` does: one read ([`crate::CheckedExtract::read`]) without
+/// the content identity, its report.
 pub fn check(input: &[u8], options: ExtractOptions) -> CheckReport {
-    match Extract::open(input, options) {
-        Ok(extract) => extract.check(),
-        Err(e) => CheckReport::failed(input.len(), Framing::detect(input), e),
-    }
+    crate::CheckedExtract::read_unhashed(input, options).into_report()
 }
 
 #[cfg(test)]

@@ -37,7 +37,24 @@ fn every_category_is_reported_where_it_is() {
         assert!(!e.to_string().contains("1503859991"), "{file}: {e}");
         seen += 1;
     }
-    assert_eq!(seen, 18);
+    assert_eq!(seen, 20);
+}
+
+/// A 000, 999 or 910 record where it does not belong is one error, never also a counter
+/// mismatch: 999 TAELLER does not count those types wherever they stand (SEMANTICS.md §6).
+#[test]
+fn misplaced_uncounted_types_are_one_error_each() {
+    for (name, category) in [
+        ("misplaced-000.txt", "misplaced-000"),
+        ("misplaced-000-after-997.txt", "misplaced-000"),
+        ("misplaced-910.txt", "misplaced-record"),
+    ] {
+        let report = check(&testdata(name), ExtractOptions::default());
+        let found: Vec<&str> = report.errors.iter().map(|e| e.category.name()).collect();
+        assert_eq!(found, [category], "{name}");
+    }
+    let report = check(&testdata("misplaced-910.txt"), ExtractOptions::default());
+    assert_eq!((report.counted, report.taeller), (7, Some(7)));
 }
 
 #[test]

@@ -7,9 +7,12 @@ mod oracle;
 
 use chrono::NaiveDate;
 use cprsift_format::framing::{frame_at, Framing, FramingReport};
-use cprsift_format::layout::{fields, ALL, R000, R001, R003, R999};
+use cprsift_format::layout::{fields, ALL, R000, R001, R003, R099, R999};
 use cprsift_format::write::{RecordBuilder, Terminator};
-use cprsift_format::{Extract, ExtractOptions, FieldKind, Layout, RecordType};
+use cprsift_format::{
+    check, BlockEvent, CheckedExtract, ErrorCategory, ErrorSite, EventCode, Extract,
+    ExtractOptions, FieldKind, Layout, PersonBlock, RecordType,
+};
 use proptest::prelude::*;
 
 /// The fast reader's items, in the oracle's terms.
@@ -150,6 +153,59 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// `check` counts for 999 TAELLER exactly the records the rule counts (every line but
+    /// 000, 999 and 910, wherever they stand), and tells a missing start record from a
+    /// misplaced one as the oracle does.
+    #[test]
+    fn taeller_and_start_record_follow_the_rules(input in framed_soup()) {
+        let report = check(&input, ExtractOptions::default());
+        if Framing::detect(&input) != Framing::Lines {
+            return Ok(());
+        }
+        if report.opgavenr.is_some() {
+            prop_assert_eq!(report.counted, oracle::taeller_count(&input));
+        }
+        let first = report.errors.first().map(|e| e.category);
+        match oracle::start_error(&input) {
+            Some(category) => prop_assert_eq!(first, Some(category)),
+            // A 000 among the blocks is misplaced too, but the start record is not missing.
+            None => prop_assert_ne!(first, Some(ErrorCategory::Missing000)),
+        }
+    }
+}
+
+/// Soup between a 000 and a 999 record (each sometimes left out or moved), so that the frame
+/// opens and the block region holds anything.
+fn framed_soup() -> impl Strategy<Value = Vec<u8>> {
+    let start = b"00000000000001109012022051320220512".to_vec();
+    (arbitrary_input(), 0u8..8, 0u64..12).prop_map(move |(soup, shape, taeller)| {
+        let end = format!("9999999999999{taeller:08}").into_bytes();
+        let mut out = Vec::new();
+        match shape {
+            0 => out.extend_from_slice(b"9971503859991202205121200A74\n"),
+            1 => {}
+            _ => {
+                out.extend_from_slice(&start);
+                out.push(b'\n');
+            }
+        }
+        out.extend_from_slice(&soup);
+        out.push(b'\n');
+        if shape == 0 {
+            out.extend_from_slice(&start);
+            out.push(b'\n');
+        }
+        if shape != 7 {
+            out.extend_from_slice(&end);
+            out.push(b'\n');
+        }
+        out
+    })
+}
+
 fn padded(r: &cprsift_format::Record<'_>) -> Vec<u8> {
     let mut v = Vec::new();
     r.write_padded(&mut v);
@@ -271,4 +327,353 @@ fn render_all(records: &[Vec<u8>]) -> Vec<(&'static str, Vec<u8>)> {
         ("cpr", join(Terminator::Crlf, true, true)),
         ("concatenated", join(Terminator::None, false, false)),
     ]
+}
+
+/// A damaged extract in line framing: person blocks of a few PNRs (some repeated, one not a
+/// PNR) with valid records of every person type, 099 events, 003 records in the tail (some of
+/// nobody's), and damage: a byte changed, a line trimmed or padded, CRLF, a stray record type,
+/// a short line, a wrong TAELLER.
+fn damaged_file() -> impl Strategy<Value = Vec<u8>> {
+    const PNRS: [&[u8; 10]; 6] = [
+        b"1503859991",
+        b"2207919998",
+        b"0101004000",
+        b"2902004000",
+        b"3112999999",
+        b"12345abcde",
+    ];
+    let person_types: Vec<&'static Layout> = ALL
+        .iter()
+        .copied()
+        .filter(|l| l.record_type.is_person_record() && l.record_type.0 < 100)
+        .collect();
+    let record = proptest::sample::select(person_types).prop_flat_map(|l| {
+        let values: Vec<_> = l.fields[2..].iter().map(|f| value(f.kind, f.len)).collect();
+        (Just(l), values)
+    });
+    // (damage kind, position, byte)
+    let damage = (
+        0u8..16,
+        any::<usize>(),
+        proptest::sample::select(vec![b' ', b'0', b'A', b'-', b'9', b'x']),
+    );
+    let line = (record, 0usize..PNRS.len(), damage, any::<bool>());
+    let block = (
+        0usize..PNRS.len(),
+        proptest::collection::vec(line, 0..5),
+        proptest::collection::vec(
+            (
+                0u8..4,
+                proptest::sample::select(vec![&b"A01"[..], b"B22", b"a01", b"   ", b"Z9"]),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+    );
+    let tail = proptest::collection::vec(0usize..PNRS.len() + 1, 0..4);
+    (
+        proptest::collection::vec(block, 0..7),
+        tail,
+        0u64..4,
+        any::<bool>(),
+    )
+        .prop_map(|(blocks, tail, taeller_off, eof)| {
+            let mut lines: Vec<Vec<u8>> = vec![b"00000000000001109012022051320220512".to_vec()];
+            for (p, records, events) in blocks {
+                let pnr = PNRS[p];
+                let mut first = RecordBuilder::new(&R001);
+                first
+                    .text(&fields::r001::PNR, pnr)
+                    .number(&fields::r001::STATUS, 1 + p as u64 * 10)
+                    .text(
+                        &fields::r001::FOED_DT,
+                        if p % 2 == 0 {
+                            b"1985-03-15"
+                        } else {
+                            b"          "
+                        },
+                    )
+                    .text(
+                        &fields::r001::PNRGAELD,
+                        if p == 1 { PNRS[0] } else { b"          " },
+                    );
+                lines.push(first.bytes().to_vec());
+                for ((layout, values), other, (kind, at, byte), crlf) in records {
+                    let mut r = RecordBuilder::new(layout);
+                    // Mostly the block's PNR; sometimes another person's (a new group).
+                    r.text(
+                        &layout.fields[1],
+                        if kind == 15 { PNRS[other] } else { pnr },
+                    );
+                    for (field, v) in layout.fields[2..].iter().zip(&values) {
+                        r.text(field, v);
+                    }
+                    let mut bytes = r.bytes().to_vec();
+                    match kind {
+                        0 | 1 => {
+                            let i = at % bytes.len();
+                            bytes[i] = byte;
+                        }
+                        2 => bytes.truncate(
+                            bytes
+                                .iter()
+                                .rposition(|&c| c != b' ')
+                                .map_or(3, |i| i + 1)
+                                .max(3),
+                        ),
+                        3 => bytes.extend_from_slice(b"    "),
+                        4 => bytes.push(b'x'),
+                        5 => bytes.truncate(at % 3),
+                        6 => bytes[..3].copy_from_slice(proptest_type(at)),
+                        7 => bytes.truncate(13 + at % 20),
+                        _ => {}
+                    }
+                    if crlf && kind < 9 {
+                        bytes.push(b'\r');
+                    }
+                    lines.push(bytes);
+                }
+                for (kind, code, derived) in events {
+                    let mut e = RecordBuilder::new(&R099);
+                    e.text(&fields::r099::PNR, pnr)
+                        .text(&fields::r099::HAENDELSE, code);
+                    e.text(&fields::r099::TIMESTAMPU, b"202205131032");
+                    if derived {
+                        e.text(&fields::r099::AFLEDTMRK, b"01");
+                    }
+                    let mut bytes = e.bytes().to_vec();
+                    if kind == 0 {
+                        bytes.truncate(27);
+                    }
+                    lines.push(bytes);
+                }
+            }
+            for t in tail {
+                let mut a = RecordBuilder::new(&R003);
+                a.text(
+                    &fields::r003::PNR,
+                    PNRS.get(t).map_or(&b"0000000000"[..], |p| &p[..]),
+                );
+                lines.push(a.bytes().to_vec());
+            }
+            let counted = lines.len() as u64 - 1;
+            let taeller = counted + taeller_off.saturating_sub(2);
+            let mut e = RecordBuilder::new(&R999);
+            e.text(&fields::r999::SORTFELT_10, b"9999999999")
+                .number(&fields::r999::TAELLER, taeller);
+            lines.push(e.bytes().to_vec());
+            let mut out = Vec::new();
+            for l in lines {
+                out.extend_from_slice(&l);
+                out.push(b'\n');
+            }
+            if eof {
+                out.push(0x1A);
+            }
+            out
+        })
+}
+
+/// Record types a damaged line may take instead of its own.
+fn proptest_type(at: usize) -> &'static [u8] {
+    [
+        &b"000"[..],
+        b"910",
+        b"999",
+        b"997",
+        b"003",
+        b"500",
+        b"A01",
+        b"001",
+    ][at % 8]
+}
+
+/// The canonical-form test as the engine states it, record by record.
+fn naive_canonical(block: &PersonBlock<'_>, input: &[u8]) -> bool {
+    let mut expected = block.range().start;
+    for r in block.records() {
+        let Ok(r) = r else { return false };
+        let end = r.offset() + r.len();
+        if r.offset() != expected || r.bytes().len() != r.len() || input.get(end) != Some(&b'\n') {
+            return false;
+        }
+        expected = end + 1;
+    }
+    expected == block.range().end
+}
+
+/// The new reader against the old paths: the report equals `Extract::check`'s (as JSON), and
+/// every block's facts equal what the `PersonBlock` accessors and a naive walk compute.
+fn reader_agrees(input: &[u8], options: ExtractOptions) -> Result<(), TestCaseError> {
+    let read = CheckedExtract::read(input, options);
+    prop_assert_eq!(
+        *read.content_id().as_bytes(),
+        *blake3::hash(input).as_bytes()
+    );
+    let extract = match Extract::open(input, options) {
+        Ok(extract) => extract,
+        Err(e) => {
+            prop_assert!(read.extract().is_none() && read.is_empty());
+            prop_assert_eq!(&read.report().errors, &vec![e]);
+            return Ok(());
+        }
+    };
+    // The old path: `Extract::check`, block by block with the decoders.
+    prop_assert_eq!(
+        serde_json::to_value(read.report()).unwrap(),
+        serde_json::to_value(extract.check()).unwrap()
+    );
+    let mut blocks = Vec::new();
+    let mut strays = Vec::new();
+    for item in extract.blocks() {
+        match item {
+            Ok(b) => blocks.push(b),
+            Err(e) => strays.push(e),
+        }
+    }
+    prop_assert_eq!(read.len(), blocks.len());
+    let tail: Vec<_> = extract.tail().filter_map(Result::ok).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        let f = read.blocks()[i];
+        prop_assert_eq!(read.block_range(i), Some(b.range()));
+        prop_assert_eq!(f.pnr(), b.pnr());
+        prop_assert_eq!(f.record_count(), b.record_count());
+        prop_assert_eq!(f.status(), b.status());
+        prop_assert_eq!(f.pnr_gaeld(), b.pnr_gaeld());
+        prop_assert_eq!(f.municipality(), b.municipality());
+        prop_assert_eq!(f.birth_date(), b.birth_date());
+        prop_assert_eq!(
+            f.is_canonical_lf(),
+            naive_canonical(b, input),
+            "block {}",
+            i
+        );
+        let events: Vec<BlockEvent> = b
+            .records()
+            .filter_map(Result::ok)
+            .filter(|r| r.record_type() == Some(RecordType::EVENT))
+            .filter_map(|r| {
+                Some(BlockEvent {
+                    code: EventCode::from_bytes(r.field(&fields::r099::HAENDELSE).present())?,
+                    main: r.field(&fields::r099::AFLEDTMRK).is_blank(),
+                })
+            })
+            .collect();
+        prop_assert_eq!(read.events(i), &events[..]);
+        let first_of_pnr = blocks.iter().position(|o| o.pnr() == b.pnr()) == Some(i);
+        let links: Vec<u64> = tail
+            .iter()
+            .filter(|r| first_of_pnr && r.pnr() == Some(b.pnr()))
+            .map(|r| r.offset() as u64)
+            .collect();
+        prop_assert_eq!(read.tail_offsets(i), &links[..]);
+        prop_assert_eq!(read.tail_records(i).count(), links.len());
+        let own = b.validate(|_| {}).err();
+        prop_assert_eq!(f.has_own_error(), own.is_some());
+        let twins = blocks.iter().filter(|o| o.pnr() == b.pnr()).count();
+        prop_assert_eq!(f.is_duplicate(), twins > 1);
+        let mut errors = read.block_errors(i);
+        if let Some(own) = own {
+            let own_first = errors
+                .iter()
+                .find(|e| e.category != ErrorCategory::DuplicatePerson);
+            prop_assert_eq!(
+                own_first.map(|e| (&e.detail, e.position.offset)),
+                Some((&own.detail, own.position.offset))
+            );
+        }
+        read.locate(&mut errors);
+        prop_assert_eq!(read.block(i).map(|v| v.bytes()), Some(b.bytes()));
+        prop_assert_eq!(
+            read.block_of(b.pnr()),
+            blocks.iter().position(|o| o.pnr() == b.pnr())
+        );
+    }
+    prop_assert_eq!(read.strays().len(), strays.len());
+    for (j, e) in strays.iter().enumerate() {
+        let mut mine = vec![read.stray_error(j).unwrap()];
+        read.locate(&mut mine);
+        prop_assert_eq!(&mine[0], e);
+    }
+    // Every error of the report lies in a faulty block, in stray records, or outside the
+    // blocks, and the block's (or stray's) own list holds it.
+    for e in &read.report().errors {
+        match read.error_site(e) {
+            ErrorSite::Block(i) => {
+                prop_assert!(read.blocks()[i].is_faulty());
+                let mut listed = read.block_errors(i);
+                read.locate(&mut listed);
+                prop_assert!(listed.contains(e), "{} not in {:?}", e, listed);
+            }
+            ErrorSite::Stray(j) => {
+                let mut mine = vec![read.stray_error(j).unwrap()];
+                read.locate(&mut mine);
+                prop_assert_eq!(&mine[0], e);
+            }
+            ErrorSite::Outside => {
+                prop_assert!(!extract
+                    .blocks_range()
+                    .contains(&(e.position.offset as usize)));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The single-pass reader equals the old paths on arbitrary bytes.
+    #[test]
+    fn reader_equals_old_paths_on_soup(input in framed_soup(), strict in any::<bool>()) {
+        reader_agrees(&input, ExtractOptions { strict_unknown: strict })?;
+    }
+
+    /// ... and on damaged extracts, where blocks, duplicates, events and 003 links abound.
+    #[test]
+    fn reader_equals_old_paths_on_damaged_files(input in damaged_file(), strict in any::<bool>()) {
+        reader_agrees(&input, ExtractOptions { strict_unknown: strict })?;
+    }
+
+    /// ... in concatenated framing too.
+    #[test]
+    fn reader_equals_old_paths_concatenated(input in damaged_file()) {
+        let flat: Vec<u8> = input.into_iter().filter(|&b| b != b'\n').collect();
+        reader_agrees(&flat, ExtractOptions::default())?;
+    }
+}
+
+/// A damaged file grown past the size the reader splits into parallel pieces: its blocks
+/// repeated `k` times (duplicates across pieces), then its 003 tail repeated as often.
+fn grown(input: &[u8], k: usize) -> Vec<u8> {
+    let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+    let (Some((first, rest)), true) = (lines.split_first(), lines.len() > 2) else {
+        return input.to_vec();
+    };
+    let (last, body) = rest.split_last().unwrap_or((first, &[]));
+    let tail_from = body
+        .iter()
+        .rposition(|l| !l.starts_with(b"003"))
+        .map_or(0, |i| i + 1);
+    let (blocks, tail) = body.split_at(tail_from);
+    let mut out = first.to_vec();
+    for _ in 0..k {
+        out.extend(blocks.concat());
+    }
+    for _ in 0..k {
+        out.extend(tail.concat());
+    }
+    out.extend_from_slice(last);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// ... and when the blocks and the tail are read in several parallel pieces.
+    #[test]
+    fn reader_equals_old_paths_in_parallel_pieces(input in damaged_file()) {
+        let big = grown(&input, 200);
+        reader_agrees(&big, ExtractOptions::default())?;
+    }
 }

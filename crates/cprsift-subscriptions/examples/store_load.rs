@@ -10,10 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cprsift_format::Pnr;
-use cprsift_subscriptions::{
-    toml_form, AgeRange, EventCode, Filters, Registry, Store, SubscriberId,
-};
+use cprsift_format::{EventCode, Pnr};
+use cprsift_subscriptions::{toml_form, AgeRange, Filters, Registry, Store, SubscriberId};
 
 /// A small deterministic generator (64-bit LCG): the figures must not depend on luck.
 struct Lcg(u64);

@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use cprsift_format::Pnr;
+use cprsift_format::{EventCode, Pnr};
 use roaring::RoaringBitmap;
 
-use crate::values::{AgeRange, EventCode, FilterGroup};
+use crate::values::{AgeRange, FilterGroup};
 
 /// The replica's answer to "does CPR hold this PNR?", used by AddPNRSubscription to answer
 /// NON_EXISTING_PNR. Defined here so that this crate depends on no replica; the CLI implements

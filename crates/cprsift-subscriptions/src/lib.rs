@@ -31,8 +31,8 @@ pub use pnr_list::PnrList;
 pub use registry::{BulkMode, BulkReport, PnrMove, Registry};
 pub use store::{Store, StoreLock};
 pub use values::{
-    municipality_from_number, municipality_from_text, municipality_text, parse_pnr, AgeRange,
-    EventCode, FilterGroup, SubscriberId, MAX_AGE, MAX_ID_LEN,
+    municipality_from_number, municipality_from_text, municipality_text, parse_event_code,
+    parse_pnr, AgeRange, FilterGroup, SubscriberId, MAX_AGE, MAX_ID_LEN,
 };
 
 /// Where a loaded registry came from, and so whether changes can be written back.

@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use crate::error::SubscriptionError;
 use crate::filters::Filters;
 use crate::registry::Registry;
-use crate::values::{AgeRange, EventCode, SubscriberId};
+use crate::values::{parse_event_code, AgeRange, SubscriberId};
 
 const FORMAT: &str = "cprsift-subscriptions-store/1";
 const MANIFEST: &str = "manifest.json";
@@ -439,7 +439,7 @@ fn stored_filters(
     for code in &stored.change_code {
         filters
             .change_codes
-            .insert(EventCode::parse(code).map_err(|e| e.to_string())?);
+            .insert(parse_event_code(code).map_err(|e| e.to_string())?);
     }
     Ok(filters)
 }
@@ -480,7 +480,7 @@ mod tests {
         );
         reg.apply(
             &id,
-            Operation::AddChangeCode(EventCode::parse("A01").unwrap()),
+            Operation::AddChangeCode(parse_event_code("A01").unwrap()),
             None,
         );
         reg.create_subscriber(&SubscriberId::new("empty").unwrap());

@@ -28,8 +28,8 @@ use crate::filters::Filters;
 use crate::pnr_arrays::{lift, Lifted};
 use crate::registry::Registry;
 use crate::values::{
-    municipality_from_number, municipality_from_text, parse_pnr, show_text, AgeRange, EventCode,
-    SubscriberId,
+    municipality_from_number, municipality_from_text, parse_event_code, parse_pnr, show_text,
+    AgeRange, SubscriberId,
 };
 
 #[derive(Deserialize)]
@@ -150,7 +150,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Registry, SubscriptionError> {
             filters.ages.push(range.map_err(|e| at(a.span(), e))?);
         }
         for c in &sub.change_code {
-            let code = EventCode::parse(c.get_ref()).map_err(|e| at(c.span(), e))?;
+            let code = parse_event_code(c.get_ref()).map_err(|e| at(c.span(), e))?;
             filters.change_codes.insert(code);
         }
         if registry.get(&id).is_some() {

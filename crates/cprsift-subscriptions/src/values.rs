@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use cprsift_format::Pnr;
+use cprsift_format::{EventCode, Pnr};
 
 use crate::error::{Field, InvalidValue};
 
@@ -201,55 +201,16 @@ impl fmt::Display for AgeRange {
     }
 }
 
-/// A 3-character event code (HAENDELSE of a 099 record): `[A-Z][0-9]{2}`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventCode([u8; 3]);
-
-impl EventCode {
-    /// Checks and wraps the three bytes of a code; `None` unless they are `[A-Z][0-9]{2}`.
-    /// Suits reading HAENDELSE straight from a record.
-    pub fn from_bytes(bytes: &[u8]) -> Option<EventCode> {
-        match bytes {
-            [a, b, c] if a.is_ascii_uppercase() && b.is_ascii_digit() && c.is_ascii_digit() => {
-                Some(EventCode([*a, *b, *c]))
-            }
-            _ => None,
-        }
-    }
-
-    /// Reads a code as typed; surrounding blanks are ignored, letters must be capitals.
-    pub fn parse(text: &str) -> Result<EventCode, InvalidValue> {
-        EventCode::from_bytes(text.trim().as_bytes()).ok_or_else(|| {
-            InvalidValue::new(
-                Field::ChangeCode,
-                show_text(text),
-                "a change code is a capital letter and two digits, e.g. A01",
-            )
-        })
-    }
-
-    /// The three bytes.
-    pub fn as_bytes(&self) -> &[u8; 3] {
-        &self.0
-    }
-
-    /// The code as text.
-    pub fn as_str(&self) -> &str {
-        // The bytes are ASCII by construction.
-        std::str::from_utf8(&self.0).unwrap_or("???")
-    }
-}
-
-impl fmt::Display for EventCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for EventCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EventCode({})", self.as_str())
-    }
+/// Reads a change code as typed (see [`EventCode::parse`]), refusing anything else with an
+/// [`InvalidValue`] that says what a code looks like.
+pub fn parse_event_code(text: &str) -> Result<EventCode, InvalidValue> {
+    EventCode::parse(text).ok_or_else(|| {
+        InvalidValue::new(
+            Field::ChangeCode,
+            show_text(text),
+            "a change code is a capital letter and two digits, e.g. A01",
+        )
+    })
 }
 
 /// The filter groups RemoveAll clears, named as in the service.
@@ -387,9 +348,9 @@ mod tests {
 
     #[test]
     fn event_codes_and_groups() {
-        assert_eq!(EventCode::parse("A01").unwrap().as_str(), "A01");
+        assert_eq!(parse_event_code("A01").unwrap().as_str(), "A01");
         for bad in ["a01", "A1", "A011", "AA1", "101", ""] {
-            assert!(EventCode::parse(bad).is_err(), "{bad}");
+            assert!(parse_event_code(bad).is_err(), "{bad}");
         }
         assert_eq!(FilterGroup::parse("PNR").unwrap(), FilterGroup::Pnr);
         assert_eq!(
@@ -399,7 +360,7 @@ mod tests {
         let e = FilterGroup::parse("Municipality").unwrap_err();
         assert_eq!(e.value, "Municipality");
         assert_eq!(
-            EventCode::parse("0101651234").unwrap_err().value,
+            parse_event_code("0101651234").unwrap_err().value,
             "010165-xxxx"
         );
     }

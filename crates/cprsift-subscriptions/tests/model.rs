@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use cprsift_format::Pnr;
+use cprsift_format::{EventCode, Pnr};
 use cprsift_subscriptions::{
-    parse_pnr, AgeRange, BulkMode, EventCode, FilterGroup, Operation, Outcome, PnrList, Registry,
-    SubscriberId,
+    parse_pnr, AgeRange, BulkMode, FilterGroup, Operation, Outcome, PnrList, Registry, SubscriberId,
 };
 use proptest::prelude::*;
 use roaring::RoaringBitmap;

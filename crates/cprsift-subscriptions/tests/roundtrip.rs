@@ -6,9 +6,10 @@
 use cprsift_errors::{Categorized, Category};
 use std::path::{Path, PathBuf};
 
+use cprsift_format::EventCode;
 use cprsift_subscriptions::{
-    load, toml_form, AgeRange, EventCode, Filters, Registry, Source, Store, SubscriberId,
-    SubscriptionError, TomlProblem,
+    load, toml_form, AgeRange, Filters, Registry, Source, Store, SubscriberId, SubscriptionError,
+    TomlProblem,
 };
 use proptest::prelude::*;
 

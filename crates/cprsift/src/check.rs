@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cprsift_format::{check, CheckReport, ExtractOptions};
+use cprsift_format::{CheckReport, CheckedExtract, ContentId, ExtractOptions};
 use cprsift_io::MappedFile;
 
 use cprsift_errors::Category;
@@ -28,20 +28,22 @@ pub struct Args {
 /// cannot be read).
 pub fn run(args: Args) -> CommandResult {
     let map = MappedFile::open(&args.file).map_err(|e| Failure::io(&args.file, &e))?;
-    let report = check(
+    let read = CheckedExtract::read(
         &map,
         ExtractOptions {
             strict_unknown: args.strict_unknown,
         },
     );
+    let report = read.report();
     if args.json {
-        let mut value = serde_json::to_value(&report)
+        let mut value = serde_json::to_value(report)
             .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;
         value["file"] = args.file.display().to_string().into();
+        value["content_id"] = read.content_id().to_string().into();
         value["valid"] = report.is_valid().into();
         crate::out!("{value}")?;
     } else {
-        print_human(&args.file, &report)?;
+        print_human(&args.file, read.content_id(), report)?;
     }
     match report.errors.first() {
         None => Ok(ExitCode::SUCCESS),
@@ -67,10 +69,11 @@ fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
     }
 }
 
-fn print_human(path: &std::path::Path, r: &CheckReport) -> Result<(), Failure> {
+fn print_human(path: &std::path::Path, id: ContentId, r: &CheckReport) -> Result<(), Failure> {
     let f = &r.framing_report;
     crate::out!("file:          {}", path.display())?;
     crate::out!("bytes:         {}", r.bytes)?;
+    crate::out!("identity:      {id}")?;
     crate::out!(
         "framing:       {:?}, terminator {}, {} trimmed records, {} padded records{}",
         r.framing,

@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cprsift_format::Pnr;
+use cprsift_format::{EventCode, Pnr};
 use cprsift_replica::Replica;
 use cprsift_subscriptions::{
-    load, municipality_from_text, municipality_text, parse_pnr, toml_form, AgeRange, BulkMode,
-    BulkReport, EventCode, FilterGroup, Filters, InvalidValue, Operation, PnrDirectory, PnrList,
-    Registry, Store, SubscriberId, SubscriptionError,
+    load, municipality_from_text, municipality_text, parse_event_code, parse_pnr, toml_form,
+    AgeRange, BulkMode, BulkReport, FilterGroup, Filters, InvalidValue, Operation, PnrDirectory,
+    PnrList, Registry, Store, SubscriberId, SubscriptionError,
 };
 use serde_json::json;
 
@@ -232,12 +232,12 @@ pub fn run(cmd: Command) -> CommandResult {
         }
         Command::AddChangeCode(a) => value_op(
             &a.target,
-            EventCode::parse(&a.code),
+            parse_event_code(&a.code),
             Operation::AddChangeCode,
         ),
         Command::RemoveChangeCode(a) => value_op(
             &a.target,
-            EventCode::parse(&a.code),
+            parse_event_code(&a.code),
             Operation::RemoveChangeCode,
         ),
         Command::RemoveAll(a) => value_op(

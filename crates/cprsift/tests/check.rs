@@ -34,6 +34,10 @@ fn valid_file_exits_0_and_reports_what_it_holds() {
     assert!(report.contains("TAELLER 7, counted 7"), "{report}");
     assert!(report.contains("persons:       2"), "{report}");
     assert!(report.contains("result:        valid"), "{report}");
+    // The content identity: BLAKE3 of the file's bytes.
+    let bytes = std::fs::read(testdata("valid-cpr-framing.txt")).unwrap();
+    let id = format!("identity:      blake3:{}", blake3::hash(&bytes).to_hex());
+    assert!(report.contains(&id), "{report}");
 }
 
 #[test]
@@ -68,6 +72,11 @@ fn invalid_file_exits_1_with_position_and_category() {
     assert_eq!(v["errors"][0]["field"], "KOMKOD");
     assert_eq!(v["errors"][0]["position"]["line"], 3);
     assert_eq!(v["errors"][0]["person"], "150385-xxxx");
+    let id: cprsift_format::ContentId = v["content_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        id.as_bytes(),
+        blake3::hash(&std::fs::read(&file).unwrap()).as_bytes()
+    );
 }
 
 #[test]

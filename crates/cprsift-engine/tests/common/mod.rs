@@ -13,8 +13,8 @@ use cprsift_format::date::age_on;
 use cprsift_format::layout::fields::{r000, r001, r002, r003, r099, r999};
 use cprsift_format::layout::{R000, R001, R002, R003, R099, R999};
 use cprsift_format::write::{write_record, RecordBuilder, Terminator};
-use cprsift_format::{Extract, ExtractOptions, Pnr, RecordType};
-use cprsift_subscriptions::{AgeRange, EventCode, Filters, Registry, Store, SubscriberId};
+use cprsift_format::{EventCode, Extract, ExtractOptions, Pnr, RecordType};
+use cprsift_subscriptions::{AgeRange, Filters, Registry, Store, SubscriberId};
 
 /// A subscriber as the registry holds it: id and filters.
 pub type Subscriber = (SubscriberId, Filters);

@@ -107,7 +107,9 @@ pub fn read(input: &[u8]) -> Vec<Item> {
     }
 }
 
-fn read_lines(input: &[u8]) -> Vec<Item> {
+/// The lines of a line-framed input: (offset, bytes without terminator), CR before LF and a
+/// final 0x1A removed, a final empty line dropped.
+fn lines(input: &[u8]) -> Vec<(usize, Vec<u8>)> {
     // Split into (offset, line, terminated) by walking byte by byte.
     let mut lines = Vec::new();
     let mut current = Vec::new();
@@ -123,7 +125,7 @@ fn read_lines(input: &[u8]) -> Vec<Item> {
     if start < input.len() {
         lines.push((start, current, false));
     }
-    let mut items = Vec::new();
+    let mut out = Vec::new();
     for (offset, mut line, terminated) in lines {
         if terminated && line.last() == Some(&b'\r') {
             line.pop();
@@ -136,6 +138,36 @@ fn read_lines(input: &[u8]) -> Vec<Item> {
                 continue;
             }
         }
+        out.push((offset, line));
+    }
+    out
+}
+
+/// The records 999 TAELLER counts in a line-framed input, by the rule itself (SEMANTICS.md
+/// §6): every line but those whose type is 000, 999 or 910, wherever they stand.
+pub fn taeller_count(input: &[u8]) -> u64 {
+    lines(input)
+        .iter()
+        .filter(|(_, l)| !matches!(l.get(..3), Some(b"000" | b"999" | b"910")))
+        .count() as u64
+}
+
+/// What a line-framed input says of its start record: `None` when the first line is a 000,
+/// `misplaced-000` when a later line is, `missing-000` when none is. (`None` too when the first
+/// line cannot be read as a record: that line's own framing error comes first.)
+pub fn start_error(input: &[u8]) -> Option<ErrorCategory> {
+    let is_000 = |l: &[u8]| l.get(..3) == Some(b"000");
+    match read_lines(input).first() {
+        Some(Item::Record { padded, .. }) if is_000(padded) => None,
+        Some(Item::Error { .. }) => None,
+        _ if lines(input).iter().any(|(_, l)| is_000(l)) => Some(ErrorCategory::Misplaced000),
+        _ => Some(ErrorCategory::Missing000),
+    }
+}
+
+fn read_lines(input: &[u8]) -> Vec<Item> {
+    let mut items = Vec::new();
+    for (offset, line) in lines(input) {
         if line.len() < 3 {
             items.push(Item::Error {
                 offset,
