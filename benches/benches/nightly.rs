@@ -9,10 +9,9 @@
 #![allow(missing_docs)]
 
 use cprsift_benches::{env_size, read_all, scratch, Night};
-use cprsift_engine::{
-    deliver, initial_load, DayIndex, DeliverRequest, FilterSet, InitialLoadRequest, MatchOptions,
-};
-use cprsift_format::{Extract, ExtractOptions};
+use cprsift_engine::{DayIndex, FilterSet, MatchOptions};
+use cprsift_format::{CheckedExtract, ExtractOptions};
+use cprsift_nightly::{deliver, initial_load, DeliverRequest, InitialLoadRequest, ReplicaView};
 use cprsift_io::MappedFile;
 use cprsift_replica::Replica;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -28,6 +27,7 @@ fn request(night: &Night, store: &std::path::Path, outbox: &std::path::Path) -> 
         daily: Default::default(),
         apply: false,
         lenient: false,
+        accept_opgavenr: None,
     }
 }
 
@@ -41,13 +41,14 @@ fn nightly(c: &mut Criterion) {
         b.iter(|| read_all(&night.day))
     });
 
-    // The fan-out alone (index the day, compile every subscriber, evaluate), without writing:
-    // its cost must grow far slower than the number of subscribers.
+    // The fan-out alone (read the day once, index it, compile every subscriber, evaluate),
+    // without writing: its cost must grow far slower than the number of subscribers.
     let replica = Replica::open(&night.replica).expect("the replica");
     let day_map = MappedFile::open(&night.day).expect("the weekday");
     let fan_out = |registry: &cprsift_subscriptions::Registry| {
-        let extract = Extract::open(&day_map, ExtractOptions::default()).expect("a valid weekday");
-        let day = DayIndex::build(extract, &replica, MatchOptions::default(), &night.day)
+        let checked = CheckedExtract::read(&day_map, ExtractOptions::default());
+        assert!(checked.is_valid(), "a valid weekday");
+        let day = DayIndex::build(&checked, &ReplicaView(&replica), MatchOptions::default(), &[])
             .expect("the day's index");
         let set = FilterSet::compile(registry.subscribers()).expect("the filter set");
         set.evaluate(&day)

@@ -1,16 +1,12 @@
-//! What can go wrong in a delivery or an initial load, as data. Input problems (the extract)
-//! are told apart from output and environment problems so that the CLI maps them to exit codes
-//! (1 for input, 2 for the rest), and every variant has a stable category.
+//! What can go wrong while the core writes a delivery or an initial load, as data: output and
+//! environment problems (the outbox), and the two input problems the core itself can find (a
+//! subscriber named twice, a shard size too small for one person). Each variant has its
+//! category in the project's one table.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
 use cprsift_errors::{mask_personal_numbers, Categorized, Category};
-use cprsift_format::ParseError;
-use cprsift_replica::ReplicaError;
-use cprsift_subscriptions::SubscriptionError;
 
 /// An error of the engine.
 #[derive(Debug, thiserror::Error)]
@@ -24,59 +20,9 @@ pub enum EngineError {
         #[source]
         source: io::Error,
     },
-    /// The extract cannot be read at all (no 000, no 999, ...): nothing was delivered.
-    #[error("{}; nothing was delivered", error.in_file(path))]
-    Input {
-        /// The extract file.
-        path: PathBuf,
-        /// The error, located.
-        error: ParseError,
-    },
-    /// The extract has errors (strict mode): nothing was delivered.
-    #[error("{}: invalid extract, {count} errors, nothing was delivered; the first: {}", path.display(), First(errors))]
-    Invalid {
-        /// The extract file.
-        path: PathBuf,
-        /// The first errors, located.
-        errors: Vec<ParseError>,
-        /// All errors.
-        count: u64,
-    },
-    /// The change extract does not continue the replica: files are missing in between.
-    #[error(
-        "{}: the replica's last applied extract is of {replica}, this file is of \
-         {proddto} and follows the one of {}; nothing was delivered",
-        path.display(),
-        proddto_forrig.map_or("nothing (PRODDTOFORRIG is zeros)".to_string(), |d| d.to_string())
-    )]
-    SequenceGap {
-        /// The change extract.
-        path: PathBuf,
-        /// The replica's PRODDTO.
-        replica: NaiveDate,
-        /// The file's PRODDTO.
-        proddto: NaiveDate,
-        /// The file's PRODDTOFORRIG.
-        proddto_forrig: Option<NaiveDate>,
-    },
-    /// A subscriber id that is not `[A-Za-z0-9][A-Za-z0-9._-]{0,63}` (ids become folder names).
-    #[error(
-        "subscriber id {:?} is not allowed: ids match [A-Za-z0-9][A-Za-z0-9._-]{{0,63}}",
-        mask_personal_numbers(id)
-    )]
-    BadSubscriberId {
-        /// The id as given.
-        id: String,
-    },
     /// The same subscriber twice in one run.
     #[error("subscriber {} is named twice", mask_personal_numbers(id))]
     DuplicateSubscriber {
-        /// The id.
-        id: String,
-    },
-    /// An initial load names a subscriber the registry does not hold.
-    #[error("subscriber {} is not in the registry", mask_personal_numbers(id))]
-    UnknownSubscriber {
         /// The id.
         id: String,
     },
@@ -93,8 +39,7 @@ pub enum EngineError {
         /// The person, masked.
         person: String,
     },
-    /// The outbox holds something that contradicts this run (a manifest of another file for
-    /// the same date, an unreadable manifest).
+    /// The outbox holds something this run cannot read (a damaged manifest).
     #[error("{}: {reason}", path.display())]
     Outbox {
         /// The file concerned.
@@ -109,37 +54,10 @@ pub enum EngineError {
         /// The lock file.
         path: PathBuf,
     },
-    /// A file whose dates and job number name a delivery already made, but whose content is
-    /// another: nothing was delivered.
-    #[error("{}: {reason}", path.display())]
-    DifferentExtract {
-        /// The extract, or the run record it contradicts.
-        path: PathBuf,
-        /// What differs.
-        reason: String,
-    },
     /// A name in the outbox (or the outbox itself) is a link or not what cprsift writes there:
     /// refused, nothing written through it.
     #[error("{0}")]
     UnsafePath(cprsift_io::error::UnsafePath),
-    /// The replica failed (opening, reading, applying).
-    #[error(transparent)]
-    Replica(#[from] ReplicaError),
-    /// The subscriber registry failed (loading, committing PNR moves).
-    #[error(transparent)]
-    Subscriptions(#[from] SubscriptionError),
-}
-
-/// Shows the first error of a list.
-struct First<'a>(&'a [ParseError]);
-
-impl fmt::Display for First<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.first() {
-            Some(e) => write!(f, "{e}"),
-            None => write!(f, "(not recorded)"),
-        }
-    }
 }
 
 impl EngineError {
@@ -162,26 +80,14 @@ impl EngineError {
 }
 
 impl Categorized for EngineError {
-    /// The project's category: the format's for input errors, the replica's and the
-    /// registry's for theirs.
     fn category(&self) -> Category {
         match self {
             EngineError::Io { .. } => Category::Io,
-            EngineError::Input { error, .. } => error.category,
-            EngineError::Invalid { errors, .. } => {
-                errors.first().map_or(Category::BadNumeric, |e| e.category)
-            }
-            EngineError::SequenceGap { .. } => Category::SequenceGap,
-            EngineError::BadSubscriberId { .. } => Category::BadValue,
             EngineError::DuplicateSubscriber { .. } => Category::DuplicateSubscriber,
-            EngineError::UnknownSubscriber { .. } => Category::UnknownSubscriber,
             EngineError::ShardTooSmall { .. } => Category::BadArgument,
             EngineError::Outbox { .. } => Category::OutboxDamaged,
             EngineError::Locked { .. } => Category::Locked,
-            EngineError::DifferentExtract { .. } => Category::DifferentExtract,
             EngineError::UnsafePath(_) => Category::UnsafePath,
-            EngineError::Replica(e) => e.category(),
-            EngineError::Subscriptions(e) => e.category(),
         }
     }
 }

@@ -19,9 +19,9 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::daily::{end_record, ManifestFile};
+use crate::daily_files::{end_record, ManifestFile};
 use crate::error::EngineError;
-use crate::filters::SubscriberRef;
+use crate::filter_set::SubscriberRef;
 use crate::output::{
     outbox_folder, private_child, runs_dir, write_whole, FileMetadata, OutputFile, OutputOptions,
     RUNS,
@@ -34,9 +34,10 @@ pub const DEFAULT_SHARD_SIZE: u64 = 1 << 30;
 /// Statuses of persons alive and registered (SEMANTICS.md §4): only they are chosen by age.
 const ALIVE_AND_REGISTERED: [u8; 4] = [1, 3, 5, 7];
 
-/// One person as the replica stores it.
+/// One person as a [`PersonSource`] gives it: what the initial load's filters read and the
+/// bytes it copies.
 #[derive(Clone, Copy, Debug)]
-pub struct StoredPersonView<'a> {
+pub struct SourcePerson<'a> {
     /// The PNR.
     pub pnr: Pnr,
     /// Current municipality (002 KOMKOD).
@@ -64,7 +65,7 @@ pub trait PersonSource {
         self.len() == 0
     }
     /// The `i`-th person in ascending PNR order.
-    fn person_at(&self, i: usize) -> Result<StoredPersonView<'_>, EngineError>;
+    fn person_at(&self, i: usize) -> Result<SourcePerson<'_>, EngineError>;
 }
 
 /// Settings of an initial load.
@@ -141,7 +142,7 @@ impl Plan {
     }
 
     /// The subscribers that choose `p` on `date`, ascending, each once.
-    fn choose(&self, p: &StoredPersonView<'_>, date: NaiveDate, out: &mut Vec<usize>) {
+    fn choose(&self, p: &SourcePerson<'_>, date: NaiveDate, out: &mut Vec<usize>) {
         out.clear();
         out.extend_from_slice(&self.no_filter);
         if self.pnr_union.contains(p.pnr.key()) {
@@ -385,7 +386,8 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
         subscribers.into_iter().map(SubscriberRef::parts).collect();
     let date = source.date();
     let opg = source.opgavenr();
-    let opgavenr = crate::daily::opgavenr_text(&opg, outbox)?;
+    // Six digits: the replica keeps only job numbers the reader accepted.
+    let opgavenr = String::from_utf8_lossy(&opg).into_owned();
     let frame = Frame::new(date, &opg, options.output.terminator);
     let plan = Plan::new(&subscribers);
     let base = initial_file_base(date, &opgavenr);

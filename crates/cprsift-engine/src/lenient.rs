@@ -1,4 +1,4 @@
-//! Lenient mode (SEMANTICS.md §6): a malformed person block is set aside with its reason and
+//! Lenient mode (docs/rules.md §6.3): a malformed person block is set aside with its reason and
 //! the rest of the day is delivered.
 //!
 //! What is a block's fault, and so set aside: any error inside the lines of one person block
@@ -13,13 +13,9 @@
 use std::ops::Range;
 use std::path::Path;
 
-use cprsift_format::{
-    taeller_of, tail_pnr_error, CheckReport, ErrorCategory, Extract, Framing, ParseError, Pnr,
-    RecordType,
-};
+use cprsift_errors::Category;
+use cprsift_format::{CheckedExtract, Framing, ParseError, RecordType};
 use serde::{Deserialize, Serialize};
-
-use crate::error::EngineError;
 
 /// One person block (or the stray lines standing where a block should) set aside.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,27 +35,104 @@ pub struct SetAside {
     pub reason: String,
 }
 
-/// The blocks set aside, in input order, with their byte ranges.
+/// The blocks set aside, in input order: what the manifest shows, their byte ranges (for the
+/// reject file) and the reader's indices of the person blocks among them (what the day index
+/// and the replica leave out).
 #[derive(Debug, Default)]
-pub(crate) struct SetAsideBlocks {
+pub struct SetAsideBlocks {
     /// What the report and the manifest show.
     pub entries: Vec<SetAside>,
     /// Their byte ranges in the extract, ascending.
     pub ranges: Vec<Range<usize>>,
+    /// The reader's indices of the person blocks set aside, ascending (stray records have
+    /// none).
+    pub blocks: Vec<usize>,
 }
 
 impl SetAsideBlocks {
-    /// True when the block (or error) starting at `offset` is set aside.
-    pub fn contains_start(&self, offset: usize) -> bool {
-        self.ranges
-            .binary_search_by_key(&offset, |r| r.start)
-            .is_ok()
-    }
-
     /// True when `offset` lies inside a block set aside.
     fn covers(&self, offset: usize) -> bool {
         let i = self.ranges.partition_point(|r| r.start <= offset);
         i > 0 && self.ranges[i - 1].contains(&offset)
+    }
+
+    /// Sorts an extract that failed validation into the blocks (and stray records) set aside
+    /// and the rest, or returns the error that stops a lenient run as it stops a strict one
+    /// (see the module documentation), with its line filled in. `path` names the file in the
+    /// reasons.
+    pub fn sort(checked: &CheckedExtract<'_>, path: &Path) -> Result<SetAsideBlocks, ParseError> {
+        let report = checked.report();
+        let stop = |e: ParseError| {
+            let mut one = [e];
+            checked.locate(&mut one);
+            let [e] = one;
+            e
+        };
+        if checked.extract().is_none() {
+            let first = report.errors.first().cloned();
+            return Err(first.map_or_else(unreadable, stop));
+        }
+        let mut items: Vec<(Range<usize>, Option<usize>, ParseError)> = Vec::new();
+        let mut accounted = 0u64;
+        for (i, facts) in checked.blocks().iter().enumerate() {
+            if !facts.is_faulty() {
+                continue;
+            }
+            let errors = checked.block_errors(i);
+            accounted += errors.len() as u64;
+            let first = errors.into_iter().next().unwrap_or_else(|| {
+                ParseError::new(
+                    Category::DuplicatePerson,
+                    facts.offset(),
+                    "this person has more than one block in the file; every one is set aside",
+                )
+                .with_record_type(Some(RecordType::PERSON))
+                .with_person(Some(facts.pnr()))
+            });
+            let range = checked
+                .block_range(i)
+                .unwrap_or(facts.offset()..facts.offset());
+            items.push((range, Some(i), first));
+        }
+        for (i, range) in checked.strays().enumerate() {
+            let Some(e) = checked.stray_error(i) else {
+                continue;
+            };
+            if is_file_level(&e, checked.framing()) {
+                return Err(stop(e));
+            }
+            accounted += 1;
+            items.push((range, None, e));
+        }
+        items.sort_by_key(|(range, _, _)| range.start);
+        let mut errors: Vec<ParseError> = items.iter().map(|(_, _, e)| e.clone()).collect();
+        checked.locate(&mut errors);
+        let mut out = SetAsideBlocks::default();
+        for ((range, block, _), error) in items.into_iter().zip(errors) {
+            out.entries.push(SetAside {
+                offset: range.start as u64,
+                bytes: range.len() as u64,
+                line: error.position.line,
+                person: error.person.map(|p| p.masked().to_string()),
+                category: error.category,
+                reason: error.in_file(path).to_string(),
+            });
+            out.ranges.push(range);
+            out.blocks.extend(block);
+        }
+        out.blocks.sort_unstable();
+        // Every error must lie in what was set aside: one that does not (in the 000, 997, 003
+        // tail, 999 or 910 records, the counter) stops the run.
+        if accounted != report.error_count {
+            let outside = report
+                .errors
+                .iter()
+                .find(|e| !out.covers(e.position.offset as usize))
+                .or(report.errors.first())
+                .cloned();
+            return Err(outside.map_or_else(unreadable, stop));
+        }
+        Ok(out)
     }
 
     /// The reject file: for each block a `#` line with its reason, then its bytes verbatim
@@ -83,7 +156,7 @@ impl SetAsideBlocks {
                 )
                 .as_bytes(),
             );
-            let bytes = &input[range.clone()];
+            let bytes = input.get(range.clone()).unwrap_or_default();
             out.extend_from_slice(bytes);
             if bytes.last() != Some(&b'\n') {
                 out.push(b'\n');
@@ -93,158 +166,20 @@ impl SetAsideBlocks {
     }
 }
 
-/// One item of the block region, as the grouping found it.
-struct Item {
-    start: usize,
-    pnr: Option<Pnr>,
-    /// Only set for a well-formed block.
-    is_block: bool,
-    error: Option<ParseError>,
-}
-
 /// True for errors that belong to the file, not to one block: they stop a lenient run too.
 fn is_file_level(e: &ParseError, framing: Framing) -> bool {
     matches!(
         e.category,
-        ErrorCategory::Missing000
-            | ErrorCategory::Misplaced000
-            | ErrorCategory::Missing999
-            | ErrorCategory::RecordAfter999
-            | ErrorCategory::CounterMismatch
-            | ErrorCategory::SequenceGap
-    ) || (framing == Framing::Concatenated && e.category == ErrorCategory::TruncatedRecord)
+        Category::Missing000
+            | Category::Misplaced000
+            | Category::Missing999
+            | Category::RecordAfter999
+            | Category::CounterMismatch
+    ) || (framing == Framing::Concatenated && e.category == Category::TruncatedRecord)
 }
 
-/// The first error outside the person blocks: in the 997 receipts, the 003 tail, the 910
-/// records, or the counter.
-fn frame_error(extract: &Extract<'_>, check: &CheckReport) -> Option<ParseError> {
-    for records in [extract.receipts(), extract.tail(), extract.trailer()] {
-        for r in records {
-            let problem = match r {
-                Err(e) => Some(e),
-                Ok(r)
-                    if r.record_type() == Some(RecordType::CLEAR_ADDRESS) && r.pnr().is_none() =>
-                {
-                    Some(tail_pnr_error(&r))
-                }
-                Ok(r) => r.check_fields().err(),
-            };
-            if problem.is_some() {
-                return problem;
-            }
-        }
-    }
-    if check.taeller != Some(taeller_of(check.counted)) {
-        return Some(
-            check
-                .errors
-                .iter()
-                .find(|e| e.category == ErrorCategory::CounterMismatch)
-                .cloned()
-                .unwrap_or_else(|| {
-                    ParseError::new(
-                        ErrorCategory::CounterMismatch,
-                        extract.end_record().offset(),
-                        format!(
-                            "TAELLER differs from the {} records counted besides 000, 999 and 910",
-                            check.counted
-                        ),
-                    )
-                    .with_record_type(Some(RecordType::END))
-                    .with_field("TAELLER")
-                }),
-        );
-    }
-    None
-}
-
-/// Sorts an extract that failed validation into blocks set aside and the rest, or refuses it
-/// (an error that is not one block's: see the module documentation).
-pub(crate) fn set_aside(
-    extract: &Extract<'_>,
-    check: &CheckReport,
-    path: &Path,
-) -> Result<SetAsideBlocks, EngineError> {
-    let locate = |e: ParseError| {
-        if e.position.line == 0 {
-            extract.locate(e)
-        } else {
-            e
-        }
-    };
-    let stop = |error: ParseError| EngineError::Input {
-        path: path.to_path_buf(),
-        error: locate(error),
-    };
-    let mut items = Vec::new();
-    for item in extract.blocks() {
-        items.push(match item {
-            Ok(block) => Item {
-                start: block.offset(),
-                pnr: Some(block.pnr()),
-                is_block: true,
-                error: block.validate(|_| {}).err(),
-            },
-            Err(e) if is_file_level(&e, extract.framing()) => return Err(stop(e)),
-            Err(e) => Item {
-                start: e.position.offset as usize,
-                pnr: e.person,
-                is_block: false,
-                error: Some(e),
-            },
-        });
-    }
-    if let Some(e) = frame_error(extract, check) {
-        return Err(stop(e));
-    }
-    let mut keys: Vec<u32> = items
-        .iter()
-        .filter(|i| i.is_block)
-        .filter_map(|i| i.pnr.map(|p| p.key()))
-        .collect();
-    keys.sort_unstable();
-    let twice: Vec<u32> = keys
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    let region_end = extract.blocks_range().end;
-    let mut out = SetAsideBlocks::default();
-    for (n, item) in items.iter().enumerate() {
-        let duplicate = item.is_block
-            && item
-                .pnr
-                .is_some_and(|p| twice.binary_search(&p.key()).is_ok());
-        let error = match (&item.error, duplicate) {
-            (Some(e), _) => e.clone(),
-            (None, true) => ParseError::new(
-                ErrorCategory::DuplicatePerson,
-                item.start,
-                "this person has more than one block in the file; every one is set aside",
-            )
-            .with_record_type(Some(RecordType::PERSON))
-            .with_person(item.pnr),
-            (None, false) => continue,
-        };
-        let end = items.get(n + 1).map_or(region_end, |next| next.start);
-        let error = locate(error);
-        out.entries.push(SetAside {
-            offset: item.start as u64,
-            bytes: (end - item.start) as u64,
-            line: error.position.line,
-            person: item.pnr.map(|p| p.masked().to_string()),
-            category: error.category,
-            reason: error.in_file(path).to_string(),
-        });
-        out.ranges.push(item.start..end);
-    }
-    // Every error validation found among the blocks must lie in a block set aside.
-    let region = extract.blocks_range();
-    if let Some(e) = check.errors.iter().find(|e| {
-        let at = e.position.offset as usize;
-        region.contains(&at) && !out.covers(at)
-    }) {
-        return Err(stop(e.clone()));
-    }
-    Ok(out)
+/// The error of a file the reader could not frame and whose report names nothing (never
+/// expected: the reader always reports why).
+fn unreadable() -> ParseError {
+    ParseError::new(Category::Missing000, 0, "the file has no readable frame")
 }

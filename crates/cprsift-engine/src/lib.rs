@@ -1,42 +1,40 @@
-//! The heart of cprsift: every subscriber's filters evaluated at once over roaring bitmaps of
-//! the day's person blocks, per-subscriber daily files, and initial loads from the replica.
+//! The fan-out core of cprsift: every subscriber's filters evaluated at once over roaring
+//! bitmaps of the day's person blocks, per-subscriber daily files, and initial loads. Pure in
+//! the sense that matters: inputs in (a checked extract, the subscribers, a view of the state
+//! before), selections and files out. It never opens the replica or the subscription store:
+//! the nightly run (`cprsift-nightly`) does, and hands this crate what it needs through
+//! [`PriorState`] and [`PersonSource`].
 //!
 //! The layers, in the order data flows through them:
-//! - [`DayIndex`]: the change extract's blocks found in parallel, with bitmaps of block
-//!   indices per municipality (before and after), age, event code and PNR;
+//! - [`DayIndex`]: a change extract as the single-pass reader checked it, with bitmaps of
+//!   day block numbers per municipality (before and after), age, event code and PNR;
+//! - [`SetAsideBlocks`]: lenient mode's sorting of faulty blocks from the rest;
 //! - [`FilterSet`]: all subscribers compiled once; [`FilterSet::evaluate`] computes each
 //!   distinct predicate once and gives every subscriber its [`Selection`];
 //! - [`write_daily`]: the daily files, `.metadata` companions and the run manifest;
-//! - [`write_initial_load`]: one pass over a [`PersonSource`] (the replica) for any number of
-//!   new subscribers, in shards;
-//! - [`deliver`] and [`initial_load`]: the nightly run and the initial-load command as the CLI
-//!   runs them, with the replica and the subscriber registry.
+//! - [`write_initial_load`]: one pass over a [`PersonSource`] for any number of new
+//!   subscribers, in shards.
 //!
-//! Nothing here takes a lock on the replica: the replica crate does. The outbox is locked for
-//! the duration of a run.
+//! Every file is written through `cprsift-io`'s one durable mechanism: created exclusively,
+//! never through a link, published whole.
 
-mod daily;
-mod day;
+mod daily_files;
+mod day_index;
 mod error;
-mod filters;
+mod filter_set;
 mod initial;
 mod lenient;
 mod output;
-mod run;
 
-pub use daily::{
+pub use daily_files::{
     daily_file_name, write_daily, DailyManifest, DailyOptions, ManifestFile, ReportedMove,
 };
-pub use day::{DayIndex, MatchOptions, PriorState};
+pub use day_index::{DayIndex, MatchOptions, PriorState};
 pub use error::EngineError;
-pub use filters::{FilterSet, Selection, SubscriberRef};
+pub use filter_set::{FilterSet, Selection, SubscriberRef};
 pub use initial::{
     initial_file_base, initial_manifest_path, write_initial_load, InitialLoadOptions,
-    InitialManifest, PersonSource, StoredPersonView, DEFAULT_SHARD_SIZE,
+    InitialManifest, PersonSource, SourcePerson, DEFAULT_SHARD_SIZE,
 };
-pub use lenient::SetAside;
-pub use output::{FileDigest, FileMetadata, OutputOptions};
-pub use run::{
-    deliver, initial_load, DeliverRequest, DeliveryOutcome, DeliveryReport, InitialLoadReport,
-    InitialLoadRequest,
-};
+pub use lenient::{SetAside, SetAsideBlocks};
+pub use output::{lock_outbox, FileDigest, FileMetadata, OutputOptions};

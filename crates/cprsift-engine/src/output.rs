@@ -264,7 +264,7 @@ pub(crate) const RUNS: &str = "_runs";
 
 /// Takes the outbox's lock (`_runs/LOCK`) for the duration of a run: one writer per outbox,
 /// with the project's one lock policy (`cprsift_io::lock`: a bounded wait, then `locked`).
-pub(crate) fn lock_outbox(outbox: &Path) -> Result<LockFile, EngineError> {
+pub fn lock_outbox(outbox: &Path) -> Result<LockFile, EngineError> {
     let outbox = outbox_folder(outbox)?;
     let runs = outbox
         .private_child(RUNS)

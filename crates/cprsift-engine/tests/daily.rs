@@ -11,10 +11,10 @@ use std::path::Path;
 use common::*;
 use cprsift_engine::{
     daily_file_name, write_daily, DailyOptions, DayIndex, FilterSet, MatchOptions, OutputOptions,
-    Selection,
+    Selection, SetAsideBlocks,
 };
 use cprsift_format::write::{write_record, Terminator};
-use cprsift_format::{Extract, ExtractOptions, Pnr};
+use cprsift_format::{CheckedExtract, Extract, ExtractOptions, Pnr};
 use cprsift_subscriptions::PnrMove;
 
 const PRODDTO: (i32, u32, u32) = (2024, 3, 1);
@@ -32,13 +32,22 @@ fn fast_with(
     options: DailyOptions,
     outbox: &Path,
 ) -> Vec<Selection> {
-    let extract = Extract::open(input, ExtractOptions::default()).unwrap();
-    let report = extract.check();
-    assert!(report.is_valid(), "{:?}", report.errors);
-    let day = DayIndex::build(extract, before, matching, Path::new("test")).unwrap();
+    let checked = CheckedExtract::read(input, ExtractOptions::default());
+    assert!(checked.is_valid(), "{:?}", checked.report().errors);
+    let day = DayIndex::build(&checked, before, matching, &[]).unwrap();
     let set = FilterSet::compile(subs).unwrap();
     let selections = set.evaluate(&day);
-    write_daily(&day, &set, &selections, outbox, &options, Path::new("test")).unwrap();
+    let none = SetAsideBlocks::default();
+    write_daily(
+        &day,
+        &set,
+        &selections,
+        outbox,
+        &options,
+        Path::new("test"),
+        &none,
+    )
+    .unwrap();
     selections
 }
 

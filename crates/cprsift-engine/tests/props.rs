@@ -11,10 +11,10 @@ use std::path::Path;
 use common::*;
 use cprsift_engine::{
     daily_file_name, initial_file_base, write_daily, write_initial_load, DailyOptions, DayIndex,
-    FilterSet, InitialLoadOptions, MatchOptions, OutputOptions,
+    FilterSet, InitialLoadOptions, MatchOptions, OutputOptions, SetAsideBlocks,
 };
 use cprsift_format::write::Terminator;
-use cprsift_format::{Extract, ExtractOptions, Pnr};
+use cprsift_format::{CheckedExtract, ExtractOptions, Pnr};
 use proptest::prelude::*;
 
 const CODES: [&str; 4] = ["A01", "A21", "P03", "A05"];
@@ -141,10 +141,10 @@ proptest! {
         let proddto = date(2024, 3, 1);
         let (framing, trim) = if case.input_crlf_trimmed { (Terminator::Crlf, true) } else { (Terminator::Lf, false) };
         let input = extract_bytes(proddto, None, &case.persons, &case.tail_order, framing, trim);
-        let extract = Extract::open(&input, ExtractOptions::default()).unwrap();
-        prop_assert!(extract.check().is_valid());
+        let checked = CheckedExtract::read(&input, ExtractOptions::default());
+        prop_assert!(checked.is_valid());
         let matching = MatchOptions { after_only: case.after_only, main_events_only: case.main_only };
-        let day = DayIndex::build(extract, &case.before, matching, Path::new("t")).unwrap();
+        let day = DayIndex::build(&checked, &case.before, matching, &[]).unwrap();
         let set = FilterSet::compile(&case.subs).unwrap();
         let selections = set.evaluate(&day);
         let dir = tempfile::tempdir().unwrap();
@@ -152,7 +152,7 @@ proptest! {
             output: OutputOptions { terminator: case.out, zstd: None },
             skip_empty: case.skip_empty,
         };
-        write_daily(&day, &set, &selections, dir.path(), &opts, Path::new("t")).unwrap();
+        write_daily(&day, &set, &selections, dir.path(), &opts, Path::new("t"), &SetAsideBlocks::default()).unwrap();
         let sw = OracleSwitches { after_only: case.after_only, main_only: case.main_only, terminator: case.out };
         let name = daily_file_name(proddto, "110901");
         for (id, expected) in oracle_daily(&input, &case.before, &case.subs, sw, case.skip_empty) {

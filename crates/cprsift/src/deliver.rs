@@ -1,15 +1,13 @@
 //! `cprsift deliver CHANGE_EXTRACT --replica DIR --subscriptions PATH --outbox DIR`: the nightly
-//! run (SEMANTICS.md §5): validate, check the sequence against the replica, write every
-//! subscriber's daily file against the state before apply, move PNR subscriptions, and with
-//! `--apply` apply the extract to the replica. The work is done by `cprsift-engine`.
+//! run (docs/rules.md §5.6): read the extract once, check the sequence against the replica,
+//! write every subscriber's daily file against the state before apply, move PNR subscriptions,
+//! and with `--apply` apply the extract to the replica. The work is done by `cprsift-nightly`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cprsift_engine::{
-    deliver, DailyOptions, DeliverRequest, DeliveryOutcome, DeliveryReport, EngineError,
-    MatchOptions, OutputOptions,
-};
+use cprsift_engine::{DailyOptions, MatchOptions, OutputOptions};
+use cprsift_nightly::{deliver, DeliverRequest, DeliveryOutcome, DeliveryReport, NightlyError};
 use cprsift_format::write::Terminator;
 use cprsift_format::ExtractOptions;
 use cprsift_replica::ReplicaError;
@@ -18,9 +16,9 @@ use cprsift_errors::Category;
 
 use crate::failure::{CommandResult, Failure};
 
-/// Output record terminators (SEMANTICS.md §3 switch).
+/// Output record terminators (docs/rules.md §3.6 switch).
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
-pub enum FramingArg {
+pub enum TerminatorArg {
     /// One record per line, LF-terminated (default).
     #[default]
     Lf,
@@ -30,14 +28,23 @@ pub enum FramingArg {
     None,
 }
 
-impl From<FramingArg> for Terminator {
-    fn from(f: FramingArg) -> Terminator {
+impl From<TerminatorArg> for Terminator {
+    fn from(f: TerminatorArg) -> Terminator {
         match f {
-            FramingArg::Lf => Terminator::Lf,
-            FramingArg::Crlf => Terminator::Crlf,
-            FramingArg::None => Terminator::None,
+            TerminatorArg::Lf => Terminator::Lf,
+            TerminatorArg::Crlf => Terminator::Crlf,
+            TerminatorArg::None => Terminator::None,
         }
     }
+}
+
+/// A job number (OPGAVENR) given on the command line: six digits.
+pub fn parse_opgavenr(text: &str) -> Result<[u8; 6], String> {
+    text.as_bytes()
+        .try_into()
+        .ok()
+        .filter(|o: &[u8; 6]| o.iter().all(u8::is_ascii_digit))
+        .ok_or_else(|| "a job number (OPGAVENR) is six digits".to_string())
 }
 
 /// Arguments of `deliver`.
@@ -66,9 +73,9 @@ pub struct Args {
     /// No file for a subscriber without a matching person (switch skip-empty).
     #[arg(long)]
     skip_empty: bool,
-    /// Output record terminator.
-    #[arg(long, value_enum, default_value_t = FramingArg::Lf)]
-    framing: FramingArg,
+    /// Output record terminator (`--framing` is an older name for it).
+    #[arg(long, alias = "framing", value_enum, default_value_t = TerminatorArg::Lf)]
+    terminator: TerminatorArg,
     /// Compress files with zstd at this level (names get `.zst`).
     #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd: Option<i32>,
@@ -79,20 +86,24 @@ pub struct Args {
     /// (errors of the file itself still stop the run).
     #[arg(long)]
     lenient: bool,
+    /// Accept this new job number (OPGAVENR, six digits) where the replica expects the one of
+    /// the change extracts applied so far: the way to change job number on purpose.
+    #[arg(long, value_name = "OPGAVENR", value_parser = parse_opgavenr)]
+    accept_opgavenr: Option<[u8; 6]>,
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
 }
 
-/// Words an engine error for the operator, with every listed input error.
-pub fn engine_failure(e: EngineError) -> Failure {
+/// Words a nightly-run error for the operator, with every listed input error.
+pub fn nightly_failure(e: NightlyError) -> Failure {
     match &e {
-        EngineError::Invalid {
+        NightlyError::Invalid {
             path,
             errors,
             count,
-        } => Failure::of(&e).listing(path, errors, *count),
-        EngineError::Replica(ReplicaError::Invalid {
+        }
+        | NightlyError::Replica(ReplicaError::Invalid {
             path,
             errors,
             count,
@@ -117,15 +128,16 @@ pub fn run(args: Args) -> CommandResult {
         },
         daily: DailyOptions {
             output: OutputOptions {
-                terminator: args.framing.into(),
+                terminator: args.terminator.into(),
                 zstd: args.zstd,
             },
             skip_empty: args.skip_empty,
         },
         apply: args.apply,
         lenient: args.lenient,
+        accept_opgavenr: args.accept_opgavenr,
     };
-    let report = deliver(&request).map_err(engine_failure)?;
+    let report = deliver(&request).map_err(nightly_failure)?;
     if args.json {
         let json = serde_json::to_string(&report)
             .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;

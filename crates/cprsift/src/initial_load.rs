@@ -1,13 +1,14 @@
 //! `cprsift initial-load --replica DIR --subscriptions PATH --subscriber ID... --outbox DIR`:
-//! initial loads for new subscribers in one pass over the replica (SEMANTICS.md §4), in shards.
-//! The work is done by `cprsift-engine`.
+//! initial loads for new subscribers in one pass over the replica (docs/rules.md §4), in shards.
+//! The work is done by `cprsift-nightly`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cprsift_engine::{initial_load, InitialLoadOptions, InitialLoadRequest, OutputOptions};
+use cprsift_engine::{InitialLoadOptions, OutputOptions};
+use cprsift_nightly::{initial_load, InitialLoadRequest};
 
-use crate::deliver::{engine_failure, FramingArg};
+use crate::deliver::{nightly_failure, TerminatorArg};
 use cprsift_errors::Category;
 
 use crate::failure::{CommandResult, Failure};
@@ -33,9 +34,9 @@ pub struct Args {
     /// Compress shards with zstd at this level (names get `.zst`).
     #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd: Option<i32>,
-    /// Output record terminator.
-    #[arg(long, value_enum, default_value_t = FramingArg::Lf)]
-    framing: FramingArg,
+    /// Output record terminator (`--framing` is an older name for it).
+    #[arg(long, alias = "framing", value_enum, default_value_t = TerminatorArg::Lf)]
+    terminator: TerminatorArg,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -50,13 +51,13 @@ pub fn run(args: Args) -> CommandResult {
         outbox: args.outbox,
         options: InitialLoadOptions {
             output: OutputOptions {
-                terminator: args.framing.into(),
+                terminator: args.terminator.into(),
                 zstd: args.zstd,
             },
             shard_size: args.shard_size,
         },
     };
-    let report = initial_load(&request).map_err(engine_failure)?;
+    let report = initial_load(&request).map_err(nightly_failure)?;
     if args.json {
         let json = serde_json::to_string(&report)
             .map_err(|e| Failure::new(Category::Io, format!("json: {e}")))?;

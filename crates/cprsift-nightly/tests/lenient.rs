@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use cprsift_engine::{deliver, DeliverRequest, DeliveryReport, EngineError};
+use cprsift_nightly::{deliver, DeliverRequest, DeliveryReport, NightlyError};
 
 /// The two persons of `testdata/format/valid.txt` (whose PRODDTOFORRIG is 2022-05-12).
 const FIRST: &str = "1503859991";
@@ -48,6 +48,7 @@ fn request(dir: &Path, extract: &str, lenient: bool, apply: bool) -> DeliverRequ
         daily: Default::default(),
         apply,
         lenient,
+        accept_opgavenr: None,
     }
 }
 
@@ -55,7 +56,7 @@ fn run(
     extract: &str,
     lenient: bool,
     apply: bool,
-) -> (tempfile::TempDir, Result<DeliveryReport, EngineError>) {
+) -> (tempfile::TempDir, Result<DeliveryReport, NightlyError>) {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
     let result = deliver(&request(dir.path(), extract, lenient, apply));
@@ -250,7 +251,7 @@ fn the_replica_gets_the_accepted_blocks_and_reruns_finish_identically() {
     let again = deliver(&req).unwrap();
     assert_eq!(
         again.outcome,
-        cprsift_engine::DeliveryOutcome::AlreadyApplied
+        cprsift_nightly::DeliveryOutcome::AlreadyApplied
     );
     assert_eq!(delivered(dir.path()), files);
 }

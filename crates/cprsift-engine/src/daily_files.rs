@@ -1,4 +1,4 @@
-//! The daily files (SEMANTICS.md §3): for every subscriber, 000 copied, the matched blocks in
+//! The daily files (docs/rules.md §3): for every subscriber, 000 copied, the matched blocks in
 //! input order, their 003 records in tail order, and a 999 with TAELLER recomputed; written in
 //! parallel, each file whole, with its `.metadata`; the run's manifest last.
 
@@ -8,18 +8,19 @@ use chrono::NaiveDate;
 use cprsift_format::layout::fields::r999;
 use cprsift_format::layout::R999;
 use cprsift_format::write::{write_record, RecordBuilder, Terminator};
+use cprsift_format::ContentId;
 use cprsift_subscriptions::{PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use crate::day::DayIndex;
+use crate::day_index::DayIndex;
 use crate::error::EngineError;
-use crate::filters::{FilterSet, Selection};
+use crate::filter_set::{FilterSet, Selection};
 use crate::lenient::{SetAside, SetAsideBlocks};
 use crate::output::{
-    outbox_folder, private_child, publish, runs_dir, write_whole, FileMetadata, OutputFile,
-    OutputOptions, RUNS,
+    outbox_folder, private_child, publish, read_manifest, runs_dir, write_whole, FileMetadata,
+    OutputFile, OutputOptions, RUNS,
 };
 use cprsift_io::{Folder, StagedFile};
 
@@ -56,8 +57,10 @@ pub(crate) fn render_daily(
     let mut counts = Counts::default();
     write_record(&mut buf, &extract.start_record(), terminator);
     for b in blocks {
-        let block = day.block(b);
-        if terminator == Terminator::Lf && day.is_canonical_lf(b) {
+        let (Some(block), Some(facts)) = (day.block(b), day.facts(b)) else {
+            continue;
+        };
+        if terminator == Terminator::Lf && facts.is_canonical_lf() {
             buf.extend_from_slice(block.bytes());
         } else {
             for r in block.records().filter_map(Result::ok) {
@@ -71,8 +74,8 @@ pub(crate) fn render_daily(
             buf.clear();
         }
     }
-    for t in day.tail_of(blocks) {
-        write_record(&mut buf, &day.tail()[t as usize], terminator);
+    for r in day.tail_of(blocks) {
+        write_record(&mut buf, &r, terminator);
         counts.taeller += 1;
     }
     end_record(
@@ -148,7 +151,12 @@ pub struct DailyManifest {
     pub proddto: String,
     /// 000 PRODDTOFORRIG, `YYYY-MM-DD`, or null when zeros.
     pub proddto_forrig: Option<String>,
-    /// The extract's size in bytes (to tell a different file of the same date).
+    /// The extract's content identity (BLAKE3 of its bytes): a rerun with the same file finds
+    /// its delivery done; another file claiming the same date and job number is refused.
+    /// Absent in manifests written before identities were recorded.
+    #[serde(default)]
+    pub extract_id: Option<ContentId>,
+    /// The extract's size in bytes.
     pub extract_bytes: u64,
     /// Persons in the extract.
     pub extract_persons: u64,
@@ -186,55 +194,38 @@ impl DailyManifest {
         ))
     }
 
-    /// True when this manifest is of the same extract as `day`.
-    pub(crate) fn is_of(&self, day: &DayIndex<'_>) -> bool {
-        let e = day.extract();
-        self.kind == "daily"
-            && self.proddto == day.proddto().to_string()
-            && self.proddto_forrig == e.proddto_forrig().map(|d| d.to_string())
-            && self.extract_bytes == e.input().len() as u64
-            && self.extract_persons == day.len() as u64
+    /// The manifest of a day's delivery in `outbox`, when one was written (never read through
+    /// a link); an unreadable one is an error.
+    pub fn read(
+        outbox: &Path,
+        proddto: NaiveDate,
+        opgavenr: &str,
+    ) -> Result<Option<DailyManifest>, EngineError> {
+        read_manifest(&DailyManifest::path(outbox, proddto, opgavenr))
     }
-}
 
-/// The 6-digit OPGAVENR of the day, checked (it becomes part of file names).
-pub(crate) fn opgavenr_text(bytes: &[u8], path: &Path) -> Result<String, EngineError> {
-    if bytes.len() == 6 && bytes.iter().all(u8::is_ascii_digit) {
-        Ok(String::from_utf8_lossy(bytes).into_owned())
-    } else {
-        Err(EngineError::Outbox {
-            path: path.to_path_buf(),
-            reason: "the 000 record's OPGAVENR is not 6 digits; file names need it".into(),
-        })
+    /// True when this manifest is of the same extract as `day`: the same content identity (or,
+    /// for a manifest from before identities were recorded, the same dates, size and persons).
+    pub fn is_of(&self, day: &DayIndex<'_>) -> bool {
+        let checked = day.checked();
+        match self.extract_id {
+            Some(id) => self.kind == "daily" && id == checked.content_id(),
+            None => {
+                self.kind == "daily"
+                    && self.proddto == day.proddto().to_string()
+                    && self.proddto_forrig == day.header().proddto_forrig.map(|d| d.to_string())
+                    && self.extract_bytes == checked.input().len() as u64
+                    && self.extract_persons == day.len() as u64
+            }
+        }
     }
 }
 
 /// Writes every subscriber's daily file and `.metadata` (in parallel), then the manifest.
-/// `selections` are [`FilterSet::evaluate`]'s, in the filter set's order. Returns the
-/// manifest written.
+/// `selections` are [`FilterSet::evaluate`]'s, in the filter set's order. In lenient mode
+/// `set_aside` lists what was set aside: the reject file is written before the manifest, and
+/// the manifest lists it. Returns the manifest written.
 pub fn write_daily(
-    day: &DayIndex<'_>,
-    filters: &FilterSet<'_>,
-    selections: &[Selection],
-    outbox: &Path,
-    options: &DailyOptions,
-    extract_path: &Path,
-) -> Result<DailyManifest, EngineError> {
-    let none = SetAsideBlocks::default();
-    write_daily_lenient(
-        day,
-        filters,
-        selections,
-        outbox,
-        options,
-        extract_path,
-        &none,
-    )
-}
-
-/// [`write_daily`] of a day whose malformed blocks were set aside (lenient mode): before the
-/// manifest, the reject file is written next to it, and the manifest lists what was set aside.
-pub(crate) fn write_daily_lenient(
     day: &DayIndex<'_>,
     filters: &FilterSet<'_>,
     selections: &[Selection],
@@ -243,7 +234,7 @@ pub(crate) fn write_daily_lenient(
     extract_path: &Path,
     set_aside: &SetAsideBlocks,
 ) -> Result<DailyManifest, EngineError> {
-    let opgavenr = opgavenr_text(day.extract().opgavenr(), extract_path)?;
+    let opgavenr = day.header().opgavenr_text().to_string();
     let name = options
         .output
         .file_name(daily_file_name(day.proddto(), &opgavenr));
@@ -274,8 +265,9 @@ pub(crate) fn write_daily_lenient(
         kind: "daily".into(),
         opgavenr,
         proddto: day.proddto().to_string(),
-        proddto_forrig: day.extract().proddto_forrig().map(|d| d.to_string()),
-        extract_bytes: day.extract().input().len() as u64,
+        proddto_forrig: day.header().proddto_forrig.map(|d| d.to_string()),
+        extract_id: Some(day.checked().content_id()),
+        extract_bytes: day.checked().input().len() as u64,
         extract_persons: day.len() as u64,
         subscribers: filters.ids().len() as u64,
         files: Vec::new(),

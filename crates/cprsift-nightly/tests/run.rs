@@ -9,7 +9,7 @@ mod common;
 use cprsift_errors::Categorized;
 
 use common::*;
-use cprsift_engine::{deliver, DeliveryOutcome};
+use cprsift_nightly::{deliver, DeliveryOutcome};
 use cprsift_format::write::Terminator;
 use cprsift_subscriptions::{Store, SubscriberId};
 

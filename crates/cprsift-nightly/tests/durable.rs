@@ -13,7 +13,7 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use common::*;
-use cprsift_engine::{deliver, initial_load, EngineError, InitialLoadRequest};
+use cprsift_nightly::{deliver, initial_load, InitialLoadRequest, NightlyError};
 use cprsift_io::failpoint::{self, Failpoint, STEPS};
 
 /// Every entry under `dir` (relative path -> file bytes, or `None` for a folder), and modes.
@@ -84,7 +84,7 @@ enum Writer {
 }
 
 impl Writer {
-    fn run(self, dir: &Path, day: &Path) -> Result<(), EngineError> {
+    fn run(self, dir: &Path, day: &Path) -> Result<(), NightlyError> {
         match self {
             Writer::Deliver => deliver(&nightly_request(dir, day, false)).map(drop),
             Writer::InitialLoad => initial_load(&initial_request(dir)).map(drop),

@@ -11,7 +11,7 @@ use cprsift_subscriptions::{AgeRange, Filters, PnrMove, SubscriberId};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
-use crate::day::DayIndex;
+use crate::day_index::DayIndex;
 use crate::error::EngineError;
 
 /// One subscriber as the engine reads it: the registry's id and filters, borrowed. Implemented
