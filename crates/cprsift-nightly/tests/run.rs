@@ -9,8 +9,8 @@ mod common;
 use cprsift_errors::Categorized;
 
 use common::*;
-use cprsift_nightly::{deliver, DeliveryOutcome};
 use cprsift_format::write::Terminator;
+use cprsift_nightly::{deliver, DeliveryOutcome};
 use cprsift_subscriptions::{Store, SubscriberId};
 
 #[test]
@@ -101,4 +101,27 @@ fn a_gap_delivers_nothing() {
     assert_eq!(e.category().name(), "sequence-gap");
     assert_eq!(e.category().exit_code(), 1);
     assert!(!dir.path().join("outbox").exists());
+}
+
+#[test]
+fn an_apply_that_fails_after_the_delivery_says_the_delivery_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = nightly_setup(dir.path());
+    // Another process holds the replica's lock for the whole run.
+    let held = std::fs::File::open(dir.path().join("replica/LOCK")).unwrap();
+    rustix::fs::flock(&held, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let e = deliver(&nightly_request(dir.path(), &day, true)).unwrap_err();
+    assert_eq!(e.category().name(), "locked", "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains("the delivery is complete")
+            && message.contains("D20240301.L110901.manifest.json")
+            && message.contains("1 PNR move(s) committed")
+            && message.contains("rerun"),
+        "{message}"
+    );
+    drop(held);
+    let rerun = deliver(&nightly_request(dir.path(), &day, true)).unwrap();
+    assert_eq!(rerun.outcome, DeliveryOutcome::AlreadyDelivered);
+    assert!(rerun.applied);
 }

@@ -261,3 +261,50 @@ fn initial_load_writes_shards_and_a_manifest() {
     assert_eq!(unknown.status.code(), Some(1), "a subscriber id is input");
     assert!(String::from_utf8_lossy(&unknown.stderr).starts_with("cprsift: [unknown-subscriber] "));
 }
+
+/// The nightly run maps and reads its extract once: delivering and applying (in strict and in
+/// lenient mode) open the file one time. Counted with strace where the machine has it.
+#[test]
+fn the_nightly_run_opens_its_extract_once() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("not checked: strace is not installed (the open count of deliver --apply)");
+        return;
+    }
+    for lenient in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        setup(dir.path());
+        let log = dir.path().join("strace.log");
+        let mut args = vec![
+            "-f".to_string(),
+            "-e".into(),
+            "trace=open,openat,openat2".into(),
+            "-o".into(),
+            log.display().to_string(),
+            env!("CARGO_BIN_EXE_cprsift").into(),
+            "deliver".into(),
+            dir.path().join("day.txt").display().to_string(),
+            "--replica".into(),
+            dir.path().join("replica").display().to_string(),
+            "--subscriptions".into(),
+            dir.path().join("subs.toml").display().to_string(),
+            "--outbox".into(),
+            dir.path().join("outbox").display().to_string(),
+            "--apply".into(),
+        ];
+        if lenient {
+            args.push("--lenient".into());
+        }
+        let out = Command::new("strace").args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let trace = std::fs::read_to_string(&log).unwrap();
+        let opens = trace.lines().filter(|l| l.contains("day.txt\"")).count();
+        assert_eq!(
+            opens, 1,
+            "lenient {lenient}: the extract was opened {opens} times:\n{trace}"
+        );
+    }
+}
