@@ -167,17 +167,17 @@ impl Plan {
     }
 }
 
-/// Bytes of canonical LF lines once reframed with `terminator`.
-fn framed_len(lines: &[u8], terminator: Terminator) -> u64 {
-    let n = memchr_count(lines);
+/// Bytes of canonical LF lines once their terminators are `terminator`.
+fn terminated_len(lines: &[u8], terminator: Terminator) -> u64 {
+    let n = line_count(lines);
     lines.len() as u64 - n + n * terminator.bytes().len() as u64
 }
 
-fn memchr_count(bytes: &[u8]) -> u64 {
+fn line_count(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
-/// Appends canonical LF lines reframed with `terminator`.
+/// Appends canonical LF lines with `terminator` as their terminators.
 fn push_lines(out: &mut Vec<u8>, lines: &[u8], terminator: Terminator) {
     if terminator == Terminator::Lf {
         out.extend_from_slice(lines);
@@ -189,15 +189,16 @@ fn push_lines(out: &mut Vec<u8>, lines: &[u8], terminator: Terminator) {
     }
 }
 
-/// The fixed records of a load: 000 and the A45 template.
-struct Frame {
+/// The records every shard of a load repeats: its 000 and the 099 A45 record written after
+/// each person.
+struct ShardTemplate {
     start: Vec<u8>,
     a45: RecordBuilder,
     terminator: Terminator,
 }
 
-impl Frame {
-    fn new(date: NaiveDate, opgavenr: &[u8; 6], terminator: Terminator) -> Frame {
+impl ShardTemplate {
+    fn new(date: NaiveDate, opgavenr: &[u8; 6], terminator: Terminator) -> ShardTemplate {
         let mut start = RecordBuilder::new(&R000);
         start
             .text(&r000::SORTFELT_10, b"0000000000")
@@ -209,7 +210,7 @@ impl Frame {
         let mut a45 = RecordBuilder::new(&R099);
         a45.date(&r099::TIMESTAMPU, date)
             .text(&r099::HAENDELSE, b"A45");
-        Frame {
+        ShardTemplate {
             start: bytes,
             a45,
             terminator,
@@ -226,11 +227,11 @@ struct ChosenPerson<'r> {
     /// Position in the replica.
     index: usize,
     pnr: Pnr,
-    /// The block and its A45 record, framed.
+    /// The block and its A45 record, with the output terminator.
     rendered: &'r [u8],
     /// Records it adds to the shard (block, A45, 003).
     records: u64,
-    /// Bytes it adds to the shard (block, A45, 003), framed.
+    /// Bytes it adds to the shard (block, A45, 003), with the output terminator.
     size: u64,
 }
 
@@ -259,19 +260,19 @@ pub fn initial_file_base(date: NaiveDate, opgavenr: &str) -> String {
 }
 
 impl ShardWriter {
-    fn open_shard(&mut self, frame: &Frame, opts: &InitialLoadOptions) -> Result<(), EngineError> {
+    fn open_shard(&mut self, template: &ShardTemplate, opts: &InitialLoadOptions) -> Result<(), EngineError> {
         self.number += 1;
         let name = opts
             .output
             .file_name(format!("{}.{:03}", self.base, self.number));
         let mut file = OutputFile::create(&self.dir, &name, opts.output.zstd)?;
-        file.write_all(&frame.start)?;
+        file.write_all(&template.start)?;
         self.open = Some(OpenShard {
             name,
             file,
             persons: Vec::new(),
             taeller: 0,
-            planned: frame.start.len() as u64 + frame.end_len(),
+            planned: template.start.len() as u64 + template.end_len(),
         });
         Ok(())
     }
@@ -280,7 +281,7 @@ impl ShardWriter {
     fn add(
         &mut self,
         source: &dyn PersonSource,
-        frame: &Frame,
+        template: &ShardTemplate,
         opts: &InitialLoadOptions,
         person: &ChosenPerson<'_>,
     ) -> Result<(), EngineError> {
@@ -291,10 +292,10 @@ impl ShardWriter {
             .as_ref()
             .is_some_and(|s| !fits(s) && !s.persons.is_empty())
         {
-            self.close(source, frame)?;
+            self.close(source, template)?;
         }
         if self.open.is_none() {
-            self.open_shard(frame, opts)?;
+            self.open_shard(template, opts)?;
         }
         let Some(shard) = self.open.as_mut() else {
             return Ok(());
@@ -314,7 +315,7 @@ impl ShardWriter {
     }
 
     /// Writes the open shard's 003 tail and 999 and commits it.
-    fn close(&mut self, source: &dyn PersonSource, frame: &Frame) -> Result<(), EngineError> {
+    fn close(&mut self, source: &dyn PersonSource, template: &ShardTemplate) -> Result<(), EngineError> {
         let Some(mut shard) = self.open.take() else {
             return Ok(());
         };
@@ -323,14 +324,14 @@ impl ShardWriter {
             push_lines(
                 &mut buf,
                 source.person_at(i)?.clear_address,
-                frame.terminator,
+                template.terminator,
             );
             if buf.len() >= 1 << 20 {
                 shard.file.write_all(&buf)?;
                 buf.clear();
             }
         }
-        end_record(b"9999999999", shard.taeller).write(&mut buf, frame.terminator);
+        end_record(b"9999999999", shard.taeller).write(&mut buf, template.terminator);
         shard.file.write_all(&buf)?;
         let digest = shard.file.commit()?;
         let meta = FileMetadata {
@@ -388,7 +389,7 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
     let opg = source.opgavenr();
     // Six digits: the replica keeps only job numbers the reader accepted.
     let opgavenr = String::from_utf8_lossy(&opg).into_owned();
-    let frame = Frame::new(date, &opg, options.output.terminator);
+    let template = ShardTemplate::new(date, &opg, options.output.terminator);
     let plan = Plan::new(&subscribers);
     let base = initial_file_base(date, &opgavenr);
     let outbox_dir = outbox_folder(outbox)?;
@@ -408,7 +409,7 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
         .collect::<Result<Vec<_>, EngineError>>()?;
     let mut chosen = Vec::new();
     let mut rendered = Vec::new();
-    let mut a45 = frame.a45.clone();
+    let mut a45 = template.a45.clone();
     for i in 0..source.len() {
         let p = source.person_at(i)?;
         plan.choose(&p, date, &mut chosen);
@@ -416,18 +417,18 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
             continue;
         }
         rendered.clear();
-        push_lines(&mut rendered, p.block, frame.terminator);
+        push_lines(&mut rendered, p.block, template.terminator);
         a45.text(&r099::PNR, &p.pnr.digits());
-        a45.write(&mut rendered, frame.terminator);
+        a45.write(&mut rendered, template.terminator);
         let person = ChosenPerson {
             index: i,
             pnr: p.pnr,
             rendered: &rendered,
-            records: memchr_count(p.block) + 1 + memchr_count(p.clear_address),
-            size: rendered.len() as u64 + framed_len(p.clear_address, frame.terminator),
+            records: line_count(p.block) + 1 + line_count(p.clear_address),
+            size: rendered.len() as u64 + terminated_len(p.clear_address, template.terminator),
         };
         for &s in &chosen {
-            writers[s].add(source, &frame, options, &person)?;
+            writers[s].add(source, &template, options, &person)?;
         }
     }
     let mut manifest = InitialManifest {
@@ -440,9 +441,9 @@ pub fn write_initial_load<'s, S: SubscriberRef<'s>>(
     for w in &mut writers {
         if w.number == 0 {
             // An empty population still gets one file (000 + 999).
-            w.open_shard(&frame, options)?;
+            w.open_shard(&template, options)?;
         }
-        w.close(source, &frame)?;
+        w.close(source, &template)?;
         manifest.files.append(&mut w.files);
     }
     let ids: Vec<&SubscriberId> = subscribers.iter().map(|&(id, _)| id).collect();
