@@ -16,14 +16,15 @@
 //! subscriptions no longer match), so they are made exactly once. Apply comes last: once it is
 //! done the sequence check says "already applied" and nothing is delivered again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use cprsift_engine::{
-    lock_outbox, DailyManifest, DailyOptions, DayIndex, FilterSet, MatchOptions, ReportedMove,
-    SetAside, SetAsideBlocks,
+    lock_outbox, DailyManifest, DailyOptions, DayIndex, EngineError, FilterSet, MatchOptions,
+    ReportedMove, SetAside, SetAsideBlocks,
 };
 use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, Header, ParseError, Pnr};
+use cprsift_io::error::{Unsafe, UnsafePath};
 use cprsift_io::MappedFile;
 use cprsift_replica::{ApplyOptions, ChangeExtract, Replica, Sequence};
 use cprsift_subscriptions::Source;
@@ -131,6 +132,12 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
         Some(extract) => Header::of(extract).map_err(input)?,
         None => return Err(input(first_error(&checked))),
     };
+    // Everything the run needs is checked before anything is written, also on a night that
+    // turns out to be done: the subscribers (a bad file refuses the run without creating the
+    // outbox) and the outbox's place.
+    let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
+    let filters = FilterSet::compile(registry.subscribers())?;
+    refuse_foreign_outbox(&req.outbox)?;
     let replica = Replica::open(&req.replica)?;
     let mut report = DeliveryReport {
         outcome: DeliveryOutcome::AlreadyApplied,
@@ -168,9 +175,6 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
         }
         Sequence::Next => {}
     }
-    let _outbox_lock = lock_outbox(&req.outbox)?;
-    let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
-    let filters = FilterSet::compile(registry.subscribers())?;
     let day = DayIndex::build(
         &checked,
         &ReplicaView(&replica),
@@ -179,6 +183,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
     )
     .map_err(input)?;
     let selections = filters.evaluate(&day);
+    let _outbox_lock = lock_outbox(&req.outbox)?;
     let manifest_path = DailyManifest::path(&req.outbox, header.proddto, &report.opgavenr);
     let manifest = match DailyManifest::read(&req.outbox, header.proddto, &report.opgavenr)? {
         Some(m) if m.is_of(&day) => {
@@ -253,6 +258,21 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
         report.applied = true;
     }
     Ok(report)
+}
+
+/// Refuses an outbox path that exists as something other than a folder (a file, a link): the
+/// writers refuse it too, but a night already applied writes nothing and must still say so.
+fn refuse_foreign_outbox(outbox: &Path) -> Result<(), NightlyError> {
+    let reason = match std::fs::symlink_metadata(outbox) {
+        Ok(m) if m.file_type().is_symlink() => Unsafe::Symlink,
+        Ok(m) if !m.is_dir() => Unsafe::NotAFolder,
+        _ => return Ok(()),
+    };
+    Err(EngineError::UnsafePath(UnsafePath {
+        path: outbox.to_path_buf(),
+        reason,
+    })
+    .into())
 }
 
 /// The error that leaves a checked extract without a frame: the report's first.

@@ -125,3 +125,35 @@ fn an_apply_that_fails_after_the_delivery_says_the_delivery_is_complete() {
     assert_eq!(rerun.outcome, DeliveryOutcome::AlreadyDelivered);
     assert!(rerun.applied);
 }
+
+#[test]
+fn a_night_already_applied_still_checks_the_subscriptions_and_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = nightly_setup(dir.path());
+    deliver(&nightly_request(dir.path(), &day, true)).unwrap();
+    let mut missing = nightly_request(dir.path(), &day, true);
+    missing.subscriptions = dir.path().join("no-such-store");
+    let e = deliver(&missing).unwrap_err();
+    assert_eq!(e.category().exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("no-such-store"), "{e}");
+    let mut file_outbox = nightly_request(dir.path(), &day, true);
+    file_outbox.outbox = dir.path().join("day.txt");
+    let e = deliver(&file_outbox).unwrap_err();
+    assert_eq!(e.category().name(), "unsafe-path", "{e}");
+}
+
+#[test]
+fn a_bad_subscription_file_creates_no_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = nightly_setup(dir.path());
+    let toml = dir.path().join("bad.toml");
+    std::fs::write(&toml, "[[subscriber]]\nid = \"x\"\npnr = [\"12\"]\n").unwrap();
+    let mut request = nightly_request(dir.path(), &day, true);
+    request.subscriptions = toml;
+    let e = deliver(&request).unwrap_err();
+    assert_eq!(e.category().name(), "bad-value", "{e}");
+    assert!(
+        !dir.path().join("outbox").exists(),
+        "no outbox, no _runs/LOCK"
+    );
+}
