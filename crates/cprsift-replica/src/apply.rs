@@ -5,31 +5,61 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use cprsift_format::{ExtractOptions, PersonBlock};
+use cprsift_format::{
+    CheckedExtract, ContentId, ErrorCategory, ExtractOptions, Header, ParseError, RecordType,
+    ERROR_DETAIL_LIMIT,
+};
+use cprsift_io::generations::Writer;
 use cprsift_io::MappedFile;
 use rayon::prelude::*;
-
-use cprsift_io::generations::Writer;
 
 use crate::dir::{self, Applied, Manifest, SegmentInfo};
 use crate::error::ReplicaError;
 use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
 use crate::index::{decode, encode, IndexEntry, Location};
 use crate::init::file_name;
-use crate::stored::{
-    append_person, check_strict, input_error, open_extract, opgavenr_of, proddto_of, Appended,
-};
+use crate::sequence::Standing;
+use crate::stored::{append_person, header_of, invalid, Appended};
 use crate::{Replica, Sequence};
 
 /// At most this many segments: past it, the smallest are merged into the next new one.
 pub const MAX_SEGMENTS: usize = 32;
 
-/// How `apply` reads the extracts. (Crash tests stop an apply with the shared failpoints of
-/// `cprsift_io::failpoint`, not with an option.)
+/// How `apply` reads the extracts and which sequence exceptions the call allows. (Crash tests
+/// stop an apply with the shared failpoints of `cprsift_io::failpoint`, not with an option.)
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ApplyOptions {
-    /// Reading options (strict-unknown).
+    /// Reading options (strict-unknown), for [`apply`], which reads the files. Ignored by
+    /// [`apply_checked`]: its caller read them.
     pub extract: ExtractOptions,
+    /// Accept this job number (OPGAVENR) where the replica expects the one of the last change
+    /// extract applied: the documented way to change job number on purpose. It holds for this
+    /// call only; once a file of it is applied, it is the job number the replica expects.
+    pub accept_opgavenr: Option<[u8; 6]>,
+}
+
+/// One change extract, read by the caller, as [`apply_checked`] takes it.
+///
+/// The caller maps and reads the file once ([`CheckedExtract::read`], which also computes its
+/// content identity); the replica applies that value, so a nightly run delivers and applies
+/// the same bytes and nothing reads the file twice. `checked` must come from
+/// [`CheckedExtract::read`], not `read_unhashed`: the replica records its identity and
+/// compares it to tell an extract already applied from another file of the same date.
+#[derive(Clone, Copy)]
+pub struct ChangeExtract<'c, 'a> {
+    /// The file's path: named in messages, and its name in the replica's history.
+    pub path: &'c Path,
+    /// The file as read once by the caller.
+    pub checked: &'c CheckedExtract<'a>,
+    /// `None`: strict, the extract must be valid (else [`ReplicaError::Invalid`] with the
+    /// report's errors). `Some(blocks)`: lenient, the caller (the nightly run, docs/rules.md
+    /// §6.3) has set these person blocks aside (indices of [`CheckedExtract::blocks`]) and
+    /// every other block is applied. The caller vouches that the file's remaining errors lie
+    /// only in those blocks or in stray records; the replica still refuses a file without a
+    /// readable frame, and any block not set aside that has an error of its own or is a
+    /// duplicate (storing it would corrupt the index). Indices past the last block are
+    /// ignored.
+    pub set_aside: Option<&'c [usize]>,
 }
 
 /// What happened to one change extract.
@@ -41,10 +71,14 @@ pub enum ApplyOutcome {
         path: PathBuf,
         /// Its PRODDTO, now the replica's.
         proddto: NaiveDate,
-        /// Persons delivered in it (each replaced or added).
+        /// Its content identity, now in the replica's history.
+        content_id: ContentId,
+        /// Persons delivered in it and applied (each replaced or added).
         persons: u64,
         /// Of them, persons the replica did not hold.
         new_persons: u64,
+        /// Lenient apply: the person blocks set aside (not applied); `None` when strict.
+        set_aside: Option<u64>,
         /// The new generation's number.
         generation: u64,
         /// Bytes written to the new segment (the change, plus live data of compacted segments).
@@ -52,25 +86,64 @@ pub enum ApplyOutcome {
         /// Older segments compacted into the new one.
         compacted_segments: usize,
     },
-    /// Its PRODDTO is not newer than the replica's: skipped.
+    /// The replica has applied this very extract (same PRODDTO and content): skipped.
     AlreadyApplied {
         /// The file.
         path: PathBuf,
         /// Its PRODDTO.
         proddto: NaiveDate,
+        /// Its content identity.
+        content_id: ContentId,
         /// The replica's PRODDTO.
         replica: NaiveDate,
     },
 }
 
-/// Applies change extracts to the replica in `dir`, in PRODDTO order, each as its own
-/// generation. The whole sequence is checked first: a gap anywhere refuses the call before
-/// anything changes. A file already applied is skipped. A file found invalid stops the call:
-/// files before it stay applied, nothing of it is.
+/// Applies the change extracts at `extract_paths` to the replica in `dir`: the command line's
+/// way in. Each file is mapped once and read once ([`CheckedExtract::read`], the files in
+/// parallel on the current rayon pool, each with its content identity); then
+/// [`apply_checked`] applies them strictly.
 pub fn apply(
     dir: &Path,
     extract_paths: &[PathBuf],
-    opts: ApplyOptions,
+    options: ApplyOptions,
+) -> Result<Vec<ApplyOutcome>, ReplicaError> {
+    // A folder that is no replica is said so before any file is read.
+    dir::read_current(dir)?;
+    let maps = extract_paths
+        .iter()
+        .map(|path| MappedFile::open(path).map_err(ReplicaError::io(path)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let checked: Vec<CheckedExtract<'_>> = maps
+        .par_iter()
+        .map(|map| CheckedExtract::read(map, options.extract))
+        .collect();
+    let extracts: Vec<ChangeExtract<'_, '_>> = extract_paths
+        .iter()
+        .zip(&checked)
+        .map(|(path, checked)| ChangeExtract {
+            path,
+            checked,
+            set_aside: None,
+        })
+        .collect();
+    apply_checked(dir, &extracts, options)
+}
+
+/// Applies change extracts the caller has read to the replica in `dir`, in PRODDTO order, each
+/// as its own generation.
+///
+/// The whole call is checked first against the sequence rules ([`Replica::sequence`], with
+/// the replica advanced by the files before each one): a gap, a file that is not the extract
+/// the replica applied under its date ([`ReplicaError::DifferentExtract`]) or a job number
+/// not expected ([`ReplicaError::OpgavenrMismatch`]) anywhere refuses the call before
+/// anything changes. A file already applied (same PRODDTO and content) is skipped. A file
+/// found invalid (strict) stops the call there: files before it stay applied, nothing of it
+/// is. It opens no extract: everything it applies comes from `extracts`.
+pub fn apply_checked(
+    dir: &Path,
+    extracts: &[ChangeExtract<'_, '_>],
+    options: ApplyOptions,
 ) -> Result<Vec<ApplyOutcome>, ReplicaError> {
     let (gens, _) = dir::read_current(dir)?;
     let writer = dir::lock(&gens)?;
@@ -79,17 +152,23 @@ pub fn apply(
         // This runs even when every file turns out to be applied already.
         let current = Replica::open(dir)?;
         dir::collect_garbage(&writer, dir, Some(current.manifest()))?;
-        let ordered = plan(&current, extract_paths, opts.extract)?;
+        let ordered = plan(&current, extracts, options.accept_opgavenr)?;
         let mut current = Some(current);
         let mut outcomes = Vec::new();
-        for path in ordered {
+        for (change, header) in ordered {
             // The view opened for the plan serves the first file; later ones need the new
             // generation.
             let replica = match current.take() {
                 Some(r) => r,
                 None => Replica::open(dir)?,
             };
-            outcomes.push(apply_one(replica, &path, opts.extract, &writer)?);
+            outcomes.push(apply_one(
+                replica,
+                change,
+                &header,
+                options.accept_opgavenr,
+                &writer,
+            )?);
         }
         Ok(outcomes)
     })();
@@ -99,36 +178,28 @@ pub fn apply(
     result
 }
 
-/// Orders the files by PRODDTO and checks that they chain onto the replica.
-fn plan(
+/// Reads each file's header, orders the files by PRODDTO (stable: files of one date keep
+/// their order) and checks that the chain fits the replica, by the one sequence rule.
+fn plan<'e, 'c, 'a>(
     replica: &Replica,
-    paths: &[PathBuf],
-    options: ExtractOptions,
-) -> Result<Vec<PathBuf>, ReplicaError> {
-    let mut dated = Vec::with_capacity(paths.len());
-    for path in paths {
-        let map = MappedFile::open(path).map_err(ReplicaError::io(path))?;
-        let extract = open_extract(&map, path, options)?;
-        dated.push((proddto_of(&extract, path)?, extract.proddto_forrig(), path));
-    }
-    dated.sort_by_key(|&(proddto, _, _)| proddto);
-    let mut last = replica.proddto();
-    for &(proddto, forrig, path) in &dated {
-        if proddto <= last {
-            continue;
+    extracts: &'e [ChangeExtract<'c, 'a>],
+    accept_opgavenr: Option<[u8; 6]>,
+) -> Result<Vec<(&'e ChangeExtract<'c, 'a>, Header)>, ReplicaError> {
+    let mut dated = extracts
+        .iter()
+        .map(|e| Ok((e, header_of(e.checked, e.path)?)))
+        .collect::<Result<Vec<_>, ReplicaError>>()?;
+    dated.sort_by_key(|(_, header)| header.proddto);
+    let mut standing = Standing::of(replica.manifest(), replica.opgavenr());
+    for (e, header) in &dated {
+        let id = e.checked.content_id();
+        match standing.decide(header, id, accept_opgavenr) {
+            Ok(Sequence::AlreadyApplied) => {}
+            Ok(Sequence::Next) => standing.advance(header, id),
+            Err(refusal) => return Err(standing.error(refusal, e.path, header)),
         }
-        if forrig != Some(last) {
-            return Err(ReplicaError::SequenceGap {
-                path: path.clone(),
-                replica: replica.proddto(),
-                follows: Some(last),
-                proddto,
-                proddto_forrig: forrig,
-            });
-        }
-        last = proddto;
     }
-    Ok(dated.into_iter().map(|(_, _, p)| p.clone()).collect())
+    Ok(dated)
 }
 
 /// One delivered person, canonical, ready to be written.
@@ -137,55 +208,107 @@ struct Delivered {
     appended: Appended,
 }
 
+/// The blocks of `change` to apply, in PNR order, and how many were set aside (lenient).
+fn blocks_to_apply(
+    change: &ChangeExtract<'_, '_>,
+) -> Result<(Vec<usize>, Option<u64>), ReplicaError> {
+    let checked = change.checked;
+    let Some(set_aside) = change.set_aside else {
+        if !checked.is_valid() {
+            return Err(invalid(checked, change.path));
+        }
+        return Ok((
+            checked.keys().iter().map(|&(_, b)| b as usize).collect(),
+            None,
+        ));
+    };
+    let mut aside = vec![false; checked.len()];
+    for &i in set_aside {
+        if let Some(slot) = aside.get_mut(i) {
+            *slot = true;
+        }
+    }
+    let count = aside.iter().filter(|&&a| a).count() as u64;
+    // What the caller did not set aside must be sound: a block with an error of its own or a
+    // duplicate PNR would store wrong facts or two entries of one person.
+    let faulty: Vec<usize> = checked
+        .blocks()
+        .iter()
+        .enumerate()
+        .filter(|&(i, facts)| facts.is_faulty() && !aside[i])
+        .map(|(i, _)| i)
+        .collect();
+    if !faulty.is_empty() {
+        let mut errors: Vec<ParseError> = Vec::new();
+        for &i in &faulty {
+            let mut own = checked.block_errors(i);
+            if own.is_empty() {
+                // The first block of a duplicated person: the report names only the later ones.
+                if let Some(facts) = checked.blocks().get(i) {
+                    own.push(
+                        ParseError::new(
+                            ErrorCategory::DuplicatePerson,
+                            facts.offset(),
+                            "this person has another block in the file, which was not set aside",
+                        )
+                        .with_record_type(Some(RecordType::PERSON))
+                        .with_person(Some(facts.pnr())),
+                    );
+                }
+            }
+            errors.extend(own);
+        }
+        let count = errors.len() as u64;
+        checked.locate(&mut errors);
+        errors.truncate(ERROR_DETAIL_LIMIT);
+        return Err(ReplicaError::Invalid {
+            path: change.path.to_path_buf(),
+            errors,
+            count,
+        });
+    }
+    let blocks = checked
+        .keys()
+        .iter()
+        .map(|&(_, b)| b as usize)
+        .filter(|&b| !aside.get(b).copied().unwrap_or(true))
+        .collect();
+    Ok((blocks, Some(count)))
+}
+
 fn apply_one(
     replica: Replica,
-    path: &Path,
-    options: ExtractOptions,
+    change: &ChangeExtract<'_, '_>,
+    header: &Header,
+    accept_opgavenr: Option<[u8; 6]>,
     writer: &Writer<'_>,
 ) -> Result<ApplyOutcome, ReplicaError> {
     let dir = replica.dir().to_path_buf();
     let dir = dir.as_path();
-    let map = MappedFile::open(path).map_err(ReplicaError::io(path))?;
-    let extract = open_extract(&map, path, options)?;
-    let proddto = proddto_of(&extract, path)?;
-    let forrig = extract.proddto_forrig();
-    match replica.sequence(forrig, proddto) {
+    let path = change.path;
+    let checked = change.checked;
+    let content_id = checked.content_id();
+    match replica.sequence(header, content_id, accept_opgavenr, path)? {
         Sequence::Next => {}
         Sequence::AlreadyApplied => {
             return Ok(ApplyOutcome::AlreadyApplied {
                 path: path.to_path_buf(),
-                proddto,
+                proddto: header.proddto,
+                content_id,
                 replica: replica.proddto(),
-            })
-        }
-        Sequence::Gap => {
-            return Err(ReplicaError::SequenceGap {
-                path: path.to_path_buf(),
-                replica: replica.proddto(),
-                follows: None,
-                proddto,
-                proddto_forrig: forrig,
             })
         }
     }
-    let opgavenr = opgavenr_of(&extract, path)?;
-    check_strict(&extract, path)?;
-    let mut blocks: Vec<PersonBlock<'_>> = extract
-        .blocks()
-        .map(|b| b.map_err(|e| input_error(&extract, path, e)))
-        .collect::<Result<_, _>>()?;
-    blocks.sort_by_key(PersonBlock::pnr);
-    let tail = extract.tail_index();
+    let (blocks, set_aside) = blocks_to_apply(change)?;
     let delivered: Vec<Delivered> = blocks
         .par_iter()
-        .map(|block| {
+        .map(|&i| {
             let mut bytes = Vec::new();
-            let appended = append_person(&mut bytes, block, &tail, path)?;
+            let appended = append_person(&mut bytes, checked, i, path)?;
             Ok(Delivered { bytes, appended })
         })
         .collect::<Result<_, ReplicaError>>()?;
     drop(blocks);
-
     let old = replica.manifest();
     let compaction = Compaction::plan(&replica, &delivered);
     let mut gen = NewGeneration::start(dir, writer)?;
@@ -257,16 +380,19 @@ fn apply_one(
     let mut history = old.history.clone();
     history.push(Applied {
         file: file_name(path),
-        proddto,
-        proddto_forrig: forrig,
+        proddto: header.proddto,
+        proddto_forrig: header.proddto_forrig,
         persons: delivered.len() as u64,
         new_persons,
+        content_id: Some(content_id),
+        opgavenr: Some(header.opgavenr_text().to_string()),
+        set_aside,
     });
     let manifest = Manifest {
         format: dir::FORMAT.into(),
         generation,
-        proddto,
-        opgavenr,
+        proddto: header.proddto,
+        opgavenr: header.opgavenr_text().to_string(),
         persons: 0,
         index_bytes: 0,
         segments,
@@ -278,9 +404,11 @@ fn apply_one(
     gen.commit(manifest)?;
     Ok(ApplyOutcome::Applied {
         path: path.to_path_buf(),
-        proddto,
+        proddto: header.proddto,
+        content_id,
         persons: delivered.len() as u64,
         new_persons,
+        set_aside,
         generation,
         segment_bytes: written,
         compacted_segments,

@@ -14,6 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use cprsift_format::ContentId;
 use cprsift_io::generations::{parse_generation_name, Claim, Current, Generations, Writer};
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +43,9 @@ pub(crate) struct SegmentInfo {
     pub live_bytes: u64,
 }
 
-/// One applied extract, as the manifest's history records it.
+/// One applied extract, as the manifest's history records it. The identity fields
+/// (`content_id`, `opgavenr`, `set_aside`) came with the sequence rules that use them;
+/// manifests written before have none, so they default to absent when read.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Applied {
     /// The file's name (no directory), for the operator.
@@ -55,6 +58,17 @@ pub(crate) struct Applied {
     pub persons: u64,
     /// Of them, persons the replica did not hold before.
     pub new_persons: u64,
+    /// Its content identity (BLAKE3 of the file, `blake3:<hex>`): what "already applied"
+    /// compares. `None` in entries written before identities were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<ContentId>,
+    /// Its OPGAVENR (six digits). `None` in entries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opgavenr: Option<String>,
+    /// For a lenient apply, the number of person blocks the caller set aside (not applied);
+    /// `None` for a strict apply (and for init, always strict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_aside: Option<u64>,
 }
 
 /// Everything a generation is, apart from its index: small JSON, written once.

@@ -9,6 +9,8 @@ use chrono::NaiveDate;
 use cprsift_errors::{Categorized, Category};
 use cprsift_format::ParseError;
 
+use crate::sequence::Difference;
+
 /// An error of a replica operation. Input problems (the extract files) and replica problems
 /// (the directory) are told apart so that the CLI can map them to exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -22,13 +24,15 @@ pub enum ReplicaError {
         #[source]
         source: io::Error,
     },
-    /// The extract cannot be read at all (no 000, no 999, ...).
+    /// The extract cannot be read at all (no 000, no 999, ...), or its 000 lacks what the
+    /// replica needs (PRODDTO, a 6-digit OPGAVENR).
     #[error("{}", error.in_file(path))]
     Input {
         /// The extract file.
         path: PathBuf,
-        /// The error, located (line and byte offset).
-        error: ParseError,
+        /// The error, located (line and byte offset). Boxed, as the other large parts of this
+        /// type: errors travel in every `Result`, and callers wrap them in their own.
+        error: Box<ParseError>,
     },
     /// The extract has errors (strict mode): nothing was stored.
     #[error("{}: invalid extract, {count} errors; the first: {}", path.display(), InvalidList(errors))]
@@ -63,6 +67,34 @@ pub enum ReplicaError {
         proddto: NaiveDate,
         /// The file's PRODDTOFORRIG.
         proddto_forrig: Option<NaiveDate>,
+    },
+    /// The file names an extract the replica already holds by date (its PRODDTO is not newer
+    /// than the replica's) but is not that extract: another content under an applied date, or
+    /// a date the replica never applied. Nothing of the call was applied.
+    #[error("{}: {reason}; nothing was applied", path.display())]
+    DifferentExtract {
+        /// The change extract.
+        path: PathBuf,
+        /// How it differs (boxed: it holds two identities, and errors travel in `Result`s).
+        reason: Box<Difference>,
+    },
+    /// A change extract of another job number (OPGAVENR) than the last change extract applied,
+    /// and not accepted by the call (`ApplyOptions::accept_opgavenr`). Nothing of the call was
+    /// applied.
+    #[error(
+        "{}: this change extract is of job number (OPGAVENR) {}, the replica's last applied          change extract of {}; nothing was applied (to change the job number on purpose,          accept the new one: --accept-opgavenr {})",
+        path.display(),
+        digits(file),
+        digits(replica),
+        digits(file)
+    )]
+    OpgavenrMismatch {
+        /// The change extract.
+        path: PathBuf,
+        /// The job number the replica expects: that of the last change extract applied.
+        replica: [u8; 6],
+        /// The file's job number.
+        file: [u8; 6],
     },
     /// The directory does not hold a replica.
     #[error("{}: not a replica: {reason}", dir.display())]
@@ -114,6 +146,11 @@ pub enum ReplicaError {
     InjectedCrash(cprsift_io::failpoint::Crash),
 }
 
+/// A job number as text (six ASCII digits, checked where it was read).
+fn digits(opgavenr: &[u8; 6]) -> String {
+    String::from_utf8_lossy(opgavenr).into_owned()
+}
+
 /// Shows the first error of a list (the count is shown beside it).
 struct InvalidList<'a>(&'a [ParseError]);
 
@@ -163,6 +200,8 @@ impl Categorized for ReplicaError {
                 errors.first().map_or(Category::BadNumeric, |e| e.category)
             }
             ReplicaError::SequenceGap { .. } => Category::SequenceGap,
+            ReplicaError::DifferentExtract { .. } => Category::DifferentExtract,
+            ReplicaError::OpgavenrMismatch { .. } => Category::OpgavenrMismatch,
             ReplicaError::NotAReplica { .. } => Category::NotAReplica,
             ReplicaError::Corrupt { .. } => Category::ReplicaDamaged,
             ReplicaError::Locked { .. } => Category::Locked,

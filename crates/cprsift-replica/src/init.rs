@@ -1,19 +1,19 @@
 //! `init`: a replica from a full extract (status layout U12180 or change layout U12170).
 
+use std::ops::Range;
 use std::path::Path;
 
-use cprsift_format::{taeller_of, Blocks, Extract, ExtractOptions, TailIndex};
+use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, Header};
+use cprsift_io::generations::{Generations, Writer};
 use cprsift_io::MappedFile;
 use rayon::prelude::*;
 use serde::Serialize;
-
-use cprsift_io::generations::{Generations, Writer};
 
 use crate::dir::{self, Applied, Manifest, SegmentInfo};
 use crate::error::ReplicaError;
 use crate::generation::{cleanup_after_failure, NewGeneration, SegmentWriter};
 use crate::index::{encode, key_of, ENTRY_BYTES};
-use crate::stored::{append_person, check_strict, open_extract, opgavenr_of, proddto_of};
+use crate::stored::{append_person, header_of, invalid, Appended};
 
 /// How `init` reads the extract.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,6 +39,8 @@ pub struct InitReport {
     pub proddto: String,
     /// OPGAVENR of the extract.
     pub opgavenr: String,
+    /// The extract's content identity, the first entry of the replica's history.
+    pub content_id: ContentId,
     /// Warnings the check reported (undefined record types carried).
     pub warnings: u64,
 }
@@ -46,38 +48,55 @@ pub struct InitReport {
 /// About this much input per unit of parallel work.
 const CHUNK_BYTES: usize = 8 << 20;
 
-/// Builds a replica in `dir` (new, or empty) from the full extract at `extract_path`, in one
-/// parallel pass that validates and stores every block with its 003 record(s) and builds the
-/// index. Strict: when the pass meets anything `Extract::check` would reject, `check` gives the
-/// verdict and the report; an invalid extract leaves nothing behind (a directory this call
-/// created is removed).
+/// Builds a replica in `dir` (new, or empty) from the full extract at `extract_path`: the
+/// command line's way in. The file is mapped once and read once ([`CheckedExtract::read`]: on
+/// the current rayon pool, with its content identity); then [`init_checked`] stores it.
 pub fn init(
     extract_path: &Path,
     dir: &Path,
     opts: InitOptions,
 ) -> Result<InitReport, ReplicaError> {
     let map = MappedFile::open(extract_path).map_err(ReplicaError::io(extract_path))?;
-    let extract = open_extract(&map, extract_path, opts.extract)?;
-    let proddto = proddto_of(&extract, extract_path)?;
-    let opgavenr = opgavenr_of(&extract, extract_path)?;
+    let checked = CheckedExtract::read(&map, opts.extract);
+    init_checked(&checked, extract_path, dir)
+}
+
+/// Builds a replica in `dir` (new, or empty) from a full extract the caller has read (its
+/// reading options are the ones it was read with; `path` names it in messages and the
+/// history). Strict: an extract with any error, or without PRODDTO and OPGAVENR, is refused
+/// before the directory is touched, so it leaves nothing behind. Every fact stored comes from
+/// the checked value (PNR, municipality, birth date, status, PNRGAELD, 003 links, the block
+/// bytes): nothing validates the file again. The blocks are canonicalised in parallel, in
+/// bounded windows written in input order, so memory stays at about one window of output
+/// plus the index entries, and the segment is the same bytes whatever the thread count.
+pub fn init_checked(
+    checked: &CheckedExtract<'_>,
+    path: &Path,
+    dir: &Path,
+) -> Result<InitReport, ReplicaError> {
+    let header = header_of(checked, path)?;
+    if !checked.is_valid() {
+        return Err(invalid(checked, path));
+    }
     let (gens, created) = prepare_dir(dir)?;
     let result = dir::lock(&gens).and_then(|writer| {
-        let result = build(&extract, extract_path, dir, &writer, proddto, opgavenr);
+        let result = build(checked, path, dir, &writer, &header);
         if result.is_err() && !created {
             cleanup_after_failure(dir, &gens, &writer);
         }
         result
     });
     match result {
-        Ok((manifest, warnings)) => Ok(InitReport {
+        Ok(manifest) => Ok(InitReport {
             persons: manifest.persons,
-            input_bytes: map.len() as u64,
+            input_bytes: checked.input().len() as u64,
             segment_bytes: manifest.segment_bytes(),
             index_bytes: manifest.index_bytes,
             index_bytes_per_person: ENTRY_BYTES,
-            proddto: proddto.to_string(),
+            proddto: header.proddto.to_string(),
             opgavenr: manifest.opgavenr,
-            warnings,
+            content_id: checked.content_id(),
+            warnings: checked.report().warning_count,
         }),
         Err(e) => {
             if created && !cprsift_io::failpoint::crashed() {
@@ -133,68 +152,67 @@ fn prepare_dir(dir: &Path) -> Result<(Generations, bool), ReplicaError> {
     Ok((gens, false))
 }
 
-/// What one chunk contributes: stored bytes, (unsorted) index entries with offsets relative
-/// to the chunk, records counted, warnings, and whether anything was invalid.
-#[derive(Default)]
-struct ChunkOut {
+/// What one piece of blocks contributes: its stored bytes, and each person's index fields
+/// with the offset of its bytes in the piece.
+struct PieceOut {
     bytes: Vec<u8>,
-    entries: Vec<[u8; ENTRY_BYTES]>,
-    records: u64,
-    warnings: u64,
-    invalid: bool,
+    placed: Vec<(Appended, u64)>,
 }
 
-/// Validates and stores the blocks of one chunk; stops at the first invalid block.
-fn store_chunk(
-    blocks: Blocks<'_>,
-    tail: &TailIndex<'_>,
+/// Stores blocks `range` of `checked` (all valid: `init_checked` has seen the report).
+fn store_piece(
+    checked: &CheckedExtract<'_>,
+    range: Range<usize>,
     path: &Path,
-) -> Result<ChunkOut, ReplicaError> {
-    let mut out = ChunkOut::default();
-    for item in blocks {
-        let block = match item {
-            Ok(b) if b.validate(|_| out.warnings += 1).is_ok() => b,
-            _ => {
-                out.invalid = true;
-                return Ok(out);
-            }
-        };
-        out.records += u64::from(block.record_count());
+) -> Result<PieceOut, ReplicaError> {
+    let mut out = PieceOut {
+        bytes: Vec::new(),
+        placed: Vec::with_capacity(range.len()),
+    };
+    for i in range {
         let offset = out.bytes.len() as u64;
-        let appended = append_person(&mut out.bytes, &block, tail, path)?;
-        out.entries
-            .push(encode(&appended.entry, &appended.at(0, offset)));
+        let appended = append_person(&mut out.bytes, checked, i, path)?;
+        out.placed.push((appended, offset));
     }
     Ok(out)
 }
 
-/// The checks of [`Extract::check`] outside the person blocks: receipts, the 003 tail and the
-/// 910 records read cleanly, tail records have a PNR, and 999 TAELLER equals the records.
-fn edges_valid(extract: &Extract<'_>, block_records: u64) -> bool {
-    let mut counted = block_records;
-    for (records, is_tail) in [(extract.receipts(), false), (extract.tail(), true)] {
-        for record in records {
-            let Ok(r) = record else { return false };
-            counted += 1;
-            if r.check_fields().is_err() || (is_tail && r.pnr().is_none()) {
-                return false;
-            }
+/// The blocks cut into pieces of about [`CHUNK_BYTES`] of input, at least 4 per thread, in
+/// input order. Where the cuts fall changes nothing written: pieces are appended in order.
+fn pieces(checked: &CheckedExtract<'_>, threads: usize) -> Vec<Range<usize>> {
+    let blocks = checked.blocks();
+    let (Some(first), Some(end)) = (
+        blocks.first().map(|b| b.offset()),
+        blocks
+            .len()
+            .checked_sub(1)
+            .and_then(|last| checked.block_range(last))
+            .map(|r| r.end),
+    ) else {
+        return Vec::new();
+    };
+    let region = end.saturating_sub(first);
+    let size = (region / (threads * 4)).clamp(1, CHUNK_BYTES);
+    let mut cuts = vec![0];
+    let mut target = first + size;
+    while target < end {
+        let cut = blocks.partition_point(|b| b.offset() < target);
+        if cut > cuts.last().copied().unwrap_or(0) && cut < blocks.len() {
+            cuts.push(cut);
         }
+        target += size;
     }
-    let trailer_ok = extract
-        .trailer()
-        .all(|r| r.is_ok_and(|r| r.check_fields().is_ok()));
-    trailer_ok && extract.taeller() == Some(taeller_of(counted))
+    cuts.push(blocks.len());
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
 fn build(
-    extract: &Extract<'_>,
+    checked: &CheckedExtract<'_>,
     path: &Path,
     dir: &Path,
     writer: &Writer<'_>,
-    proddto: chrono::NaiveDate,
-    opgavenr: String,
-) -> Result<(Manifest, u64), ReplicaError> {
+    header: &Header,
+) -> Result<Manifest, ReplicaError> {
     // Whatever an interrupted init left (no generation is current yet).
     dir::collect_garbage(writer, dir, None)?;
     let mut gen = NewGeneration::start(dir, writer)?;
@@ -202,58 +220,37 @@ fn build(
     let segment_file = dir::segment_name(1);
     let mut segment = SegmentWriter::create(gen.root(), &segment_file)?;
     let threads = rayon::current_num_threads().max(1);
-    let parts = (extract.blocks_range().len() / CHUNK_BYTES).max(threads * 4);
-    let chunks = extract.block_chunks(parts);
-    let tail = extract.tail_index();
-    let mut entries: Vec<[u8; ENTRY_BYTES]> = Vec::new();
-    let (mut records, mut warnings, mut invalid) = (0u64, 0u64, false);
-    // Bounded windows of chunks in parallel, written in input order: memory stays at about
-    // window x chunk size, and the segment is the same whatever the thread count.
-    for window in chunks.chunks(threads * 2) {
-        let outs: Vec<Result<ChunkOut, ReplicaError>> = window
+    let mut entries: Vec<[u8; ENTRY_BYTES]> = Vec::with_capacity(checked.len());
+    // Bounded windows of pieces in parallel, written in input order: memory stays at about
+    // window x piece size, and the segment is the same whatever the thread count.
+    for window in pieces(checked, threads).chunks(threads * 2) {
+        let outs: Vec<Result<PieceOut, ReplicaError>> = window
             .par_iter()
-            .map(|blocks| store_chunk(blocks.clone(), &tail, path))
+            .map(|range| store_piece(checked, range.clone(), path))
             .collect();
         for out in outs {
             let out = out?;
-            records += out.records;
-            warnings += out.warnings;
-            invalid |= out.invalid;
             let base = segment.append(&out.bytes)?;
-            entries.extend(out.entries.into_iter().map(|mut raw| {
-                let offset = crate::index::decode(&raw).1.offset + base;
-                raw[6..12].copy_from_slice(&offset.to_le_bytes()[..6]);
-                raw
-            }));
-        }
-        if invalid {
-            break;
+            entries.extend(
+                out.placed.iter().map(|(appended, offset)| {
+                    encode(&appended.entry, &appended.at(0, base + offset))
+                }),
+            );
         }
     }
     entries.par_sort_unstable_by_key(|raw| key_of(raw));
-    let duplicates = entries.windows(2).any(|w| key_of(&w[0]) == key_of(&w[1]));
-    if invalid || duplicates || !edges_valid(extract, records) {
-        // The full check decides and reports; it finds an error wherever this pass did.
-        warnings = check_strict(extract, path)?;
-        if invalid {
-            // The pass stopped early: never commit what it stored.
-            return Err(ReplicaError::Corrupt {
-                path: path.to_path_buf(),
-                reason: "a block failed validation that the full check accepted".into(),
-            });
-        }
-    }
     let segment_bytes = segment.finish()?;
     for raw in &entries {
         gen.push(raw)?;
     }
     let persons = entries.len() as u64;
     drop(entries);
+    let opgavenr = header.opgavenr_text().to_string();
     let manifest = Manifest {
         format: dir::FORMAT.into(),
         generation,
-        proddto,
-        opgavenr,
+        proddto: header.proddto,
+        opgavenr: opgavenr.clone(),
         persons,
         index_bytes: 0,
         segments: vec![SegmentInfo {
@@ -264,13 +261,16 @@ fn build(
         next_segment: 2,
         history: vec![Applied {
             file: file_name(path),
-            proddto,
-            proddto_forrig: extract.proddto_forrig(),
+            proddto: header.proddto,
+            proddto_forrig: header.proddto_forrig,
             persons,
             new_persons: persons,
+            content_id: Some(checked.content_id()),
+            opgavenr: Some(opgavenr),
+            set_aside: None,
         }],
     };
-    Ok((gen.commit(manifest)?, warnings))
+    gen.commit(manifest)
 }
 
 /// The file's name without its directory, for the manifest's history.

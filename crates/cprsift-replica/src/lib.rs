@@ -9,15 +9,23 @@
 //! `cprsift_io::generations` (its lock, clean-up rule and failpoints). See `ARCHITECTURE.md`
 //! for the design and its guarantees.
 //!
-//! - [`init`] builds a replica from a full extract;
-//! - [`apply`] applies change extracts in sequence;
+//! - [`init`] builds a replica from a full extract ([`init_checked`] from one the caller has
+//!   read);
+//! - [`apply`] applies change extracts in sequence ([`apply_checked`] applies extracts the
+//!   caller has read: the nightly run delivers and applies one read of the file);
+//! - [`Replica::sequence`] says where a change extract stands (the rule both use);
 //! - [`export`] writes the replica as one extract;
 //! - [`Replica`] is the read-only, memory-mapped view the fan-out engine uses.
+//!
+//! Every extract is read once, by [`cprsift_format::CheckedExtract::read`], by the caller:
+//! nothing here maps or validates an extract a second time. The replica's history records each
+//! extract's content identity, so "already applied" means the same file, not just the same
+//! date.
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use cprsift_format::Pnr;
+use cprsift_format::{ContentId, Header, Pnr};
 use cprsift_io::generations::{Current, Generations};
 use cprsift_io::MappedFile;
 
@@ -28,29 +36,21 @@ mod export;
 mod generation;
 mod index;
 mod init;
+mod sequence;
 mod status;
 mod stored;
 
-pub use apply::{apply, ApplyOptions, ApplyOutcome, MAX_SEGMENTS};
+pub use apply::{apply, apply_checked, ApplyOptions, ApplyOutcome, ChangeExtract, MAX_SEGMENTS};
 pub use error::ReplicaError;
 pub use export::{export, ExportReport};
 pub use index::{IndexEntry, ENTRY_BYTES};
-pub use init::{init, InitOptions, InitReport};
-pub use status::{status, SegmentStatus, Status};
+pub use init::{init, init_checked, InitOptions, InitReport};
+pub use sequence::{short_id, Difference, Sequence};
+pub use status::{status, AppliedExtract, SegmentStatus, Status};
 
 use dir::Manifest;
 use index::{decode, key_of, Location, HEADER_BYTES};
-
-/// Where a change extract stands against the replica (SEMANTICS.md §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sequence {
-    /// PRODDTOFORRIG is the replica's PRODDTO: the file applies.
-    Next,
-    /// PRODDTO is not newer than the replica's: the file was applied before; skip it.
-    AlreadyApplied,
-    /// The file is newer but does not follow the replica: files are missing in between.
-    Gap,
-}
+use sequence::Standing;
 
 /// One stored person: its index entry and its bytes, borrowed from the mapped segment.
 #[derive(Clone, Copy, Debug)]
@@ -287,17 +287,33 @@ impl Replica {
             .unwrap_or(&[])
     }
 
-    /// Where a change extract with these dates stands (SEMANTICS.md §5): already applied when
-    /// its PRODDTO is not newer than the replica's; next when its PRODDTOFORRIG is the
-    /// replica's PRODDTO; a gap otherwise.
-    pub fn sequence(&self, proddto_forrig: Option<NaiveDate>, proddto: NaiveDate) -> Sequence {
-        if proddto <= self.proddto() {
-            Sequence::AlreadyApplied
-        } else if proddto_forrig == Some(self.proddto()) {
-            Sequence::Next
-        } else {
-            Sequence::Gap
-        }
+    /// Where a change extract stands against this replica (docs/rules.md §5.5), by the one
+    /// rule `apply` uses: the nightly run asks it before delivering anything.
+    ///
+    /// - PRODDTO not newer than the replica's: [`Sequence::AlreadyApplied`] when the history
+    ///   holds an extract of that PRODDTO with the same content identity `id` (an entry
+    ///   written by an older version, without identity, matches by its date alone); otherwise
+    ///   [`ReplicaError::DifferentExtract`].
+    /// - Otherwise PRODDTOFORRIG must be the replica's PRODDTO, else
+    ///   [`ReplicaError::SequenceGap`].
+    /// - Once a change extract has been applied, OPGAVENR must be that of the last one applied,
+    ///   or `accept_opgavenr`, else [`ReplicaError::OpgavenrMismatch`]. The first change
+    ///   extract after `init` may carry any job number (a full extract's job differs from the
+    ///   daily one's).
+    /// - Otherwise [`Sequence::Next`].
+    ///
+    /// `path` names the file in the error.
+    pub fn sequence(
+        &self,
+        header: &Header,
+        id: ContentId,
+        accept_opgavenr: Option<[u8; 6]>,
+        path: &Path,
+    ) -> Result<Sequence, ReplicaError> {
+        let standing = Standing::of(&self.manifest, self.opgavenr);
+        standing
+            .decide(header, id, accept_opgavenr)
+            .map_err(|refusal| standing.error(refusal, path, header))
     }
 
     pub(crate) fn manifest(&self) -> &Manifest {

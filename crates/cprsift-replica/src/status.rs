@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
+use cprsift_format::ContentId;
 use serde::Serialize;
 
 use crate::dir;
@@ -18,6 +20,28 @@ pub struct SegmentStatus {
     pub bytes: u64,
     /// The bytes the index points at; the rest is dead (replaced persons).
     pub live_bytes: u64,
+}
+
+/// One extract the replica has applied, as its history records it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppliedExtract {
+    /// The file's name (no directory).
+    pub file: String,
+    /// Its PRODDTO.
+    pub proddto: NaiveDate,
+    /// Its PRODDTOFORRIG; `None` when zeros (a full extract).
+    pub proddto_forrig: Option<NaiveDate>,
+    /// Its OPGAVENR; `None` when an older version applied it without recording it.
+    pub opgavenr: Option<String>,
+    /// Its content identity (`blake3:<hex>`), which tells it from another file of the same
+    /// date; `None` when an older version applied it without recording it.
+    pub content_id: Option<ContentId>,
+    /// Persons delivered in it.
+    pub persons: u64,
+    /// Of them, persons the replica did not hold before.
+    pub new_persons: u64,
+    /// A lenient apply: the person blocks set aside (not applied); `None` when strict.
+    pub set_aside: Option<u64>,
 }
 
 /// The state of a replica.
@@ -51,6 +75,8 @@ pub struct Status {
     pub extracts_applied: usize,
     /// The last extract applied (file name).
     pub last_extract: Option<String>,
+    /// Every extract applied, the full extract first, each with its identity.
+    pub history: Vec<AppliedExtract>,
 }
 
 /// Reads the status of the replica in `dir`.
@@ -84,5 +110,19 @@ pub fn status(dir: &Path) -> Result<Status, ReplicaError> {
         generations: dir::generations_present(dir)?,
         extracts_applied: m.history.len(),
         last_extract: m.history.last().map(|a| a.file.clone()),
+        history: m
+            .history
+            .iter()
+            .map(|a| AppliedExtract {
+                file: a.file.clone(),
+                proddto: a.proddto,
+                proddto_forrig: a.proddto_forrig,
+                opgavenr: a.opgavenr.clone(),
+                content_id: a.content_id,
+                persons: a.persons,
+                new_persons: a.new_persons,
+                set_aside: a.set_aside,
+            })
+            .collect(),
     })
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use cprsift_format::{ParseError, PersonBlock, RecordType, TailIndex};
+use cprsift_format::{CheckedExtract, ErrorCategory, Header, ParseError, RecordType};
 
 use crate::error::ReplicaError;
 use crate::index::{IndexEntry, Location};
@@ -31,18 +31,27 @@ impl Appended {
     }
 }
 
-/// Appends `block` and its 003 record(s) from `tail` to `out` in canonical form.
+/// Appends block `i` of `checked` and its 003 record(s) to `out` in canonical form. The index
+/// fields come from the reader's facts of the block; its records are only framed again to be
+/// written out.
 pub(crate) fn append_person(
     out: &mut Vec<u8>,
-    block: &PersonBlock<'_>,
-    tail: &TailIndex<'_>,
+    checked: &CheckedExtract<'_>,
+    i: usize,
     path: &Path,
 ) -> Result<Appended, ReplicaError> {
+    let (Some(facts), Some(block)) = (checked.blocks().get(i), checked.block(i)) else {
+        return Err(ReplicaError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("the reader has no person block {i}"),
+        });
+    };
+    let pnr = facts.pnr();
     let start = out.len();
     for record in block.records() {
         let record = record.map_err(|e| ReplicaError::Input {
             path: path.to_path_buf(),
-            error: e.with_person(Some(block.pnr())),
+            error: Box::new(located(checked, e.with_person(Some(pnr)))),
         })?;
         let rt = record.record_type();
         if rt == Some(RecordType::EVENT) {
@@ -56,13 +65,13 @@ pub(crate) fn append_person(
         out.push(b'\n');
     }
     let block_end = out.len();
-    for record in tail.records_of(block.pnr()) {
+    for record in checked.tail_records(i) {
         record.write_padded(out);
         out.push(b'\n');
     }
     let too_large = |reason: &str| ReplicaError::TooLarge {
         path: path.to_path_buf(),
-        person: block.pnr().masked().to_string(),
+        person: pnr.masked().to_string(),
         reason: reason.to_string(),
     };
     let block_len = u32::try_from(block_end - start)
@@ -71,96 +80,55 @@ pub(crate) fn append_person(
         .map_err(|_| too_large("its 003 records exceed 65535 bytes"))?;
     Ok(Appended {
         entry: IndexEntry {
-            pnr: block.pnr(),
-            municipality: block.municipality(),
-            birth_date: block.birth_date(),
-            status: block.status().unwrap_or(0),
-            pnr_gaeld: block.pnr_gaeld(),
+            pnr,
+            municipality: facts.municipality(),
+            birth_date: facts.birth_date(),
+            status: facts.status().unwrap_or(0),
+            pnr_gaeld: facts.pnr_gaeld(),
         },
         block_len,
         clear_len,
     })
 }
 
-/// The located form of a format error, wrapped with the file it is in.
-pub(crate) fn input_error(
-    extract: &cprsift_format::Extract<'_>,
-    path: &Path,
-    e: ParseError,
-) -> ReplicaError {
-    ReplicaError::Input {
+/// `error` with its line filled in.
+fn located(checked: &CheckedExtract<'_>, error: ParseError) -> ParseError {
+    let mut one = [error];
+    checked.locate(&mut one);
+    let [error] = one;
+    error
+}
+
+/// The 000's PRODDTO and OPGAVENR, which every extract the replica takes must have
+/// ([`Header::of`]: one rule and wording with the delivery); or, when the file has no readable
+/// frame, the error that says why.
+pub(crate) fn header_of(checked: &CheckedExtract<'_>, path: &Path) -> Result<Header, ReplicaError> {
+    let input = |error| ReplicaError::Input {
         path: path.to_path_buf(),
-        error: extract.locate(e),
+        error: Box::new(error),
+    };
+    match checked.extract() {
+        Some(extract) => Header::of(extract).map_err(input),
+        None => {
+            let mut errors = checked.report().errors.clone();
+            checked.locate(&mut errors);
+            Err(input(errors.into_iter().next().unwrap_or_else(|| {
+                ParseError::new(
+                    ErrorCategory::Missing000,
+                    0,
+                    "the file has no readable frame",
+                )
+            })))
+        }
     }
 }
 
-/// 000 OPGAVENR, which the replica keeps and writes back: it must be 6 digits.
-pub(crate) fn opgavenr_of(
-    extract: &cprsift_format::Extract<'_>,
-    path: &Path,
-) -> Result<String, ReplicaError> {
-    let opgavenr = extract.opgavenr();
-    if opgavenr.len() == 6 && opgavenr.iter().all(u8::is_ascii_digit) {
-        return Ok(String::from_utf8_lossy(opgavenr).into_owned());
-    }
-    Err(input_error(
-        extract,
-        path,
-        ParseError::new(
-            cprsift_format::ErrorCategory::BadNumeric,
-            extract.start_record().offset(),
-            "the start record's OPGAVENR must be 6 digits: the replica writes it back",
-        )
-        .with_record_type(Some(RecordType::START))
-        .with_field("OPGAVENR"),
-    ))
-}
-
-/// 000 PRODDTO, which the replica needs as its date.
-pub(crate) fn proddto_of(
-    extract: &cprsift_format::Extract<'_>,
-    path: &Path,
-) -> Result<chrono::NaiveDate, ReplicaError> {
-    extract.proddto().ok_or_else(|| {
-        input_error(
-            extract,
-            path,
-            ParseError::new(
-                cprsift_format::ErrorCategory::BadDate,
-                extract.start_record().offset(),
-                "the start record has no PRODDTO; the replica needs the date of every extract",
-            )
-            .with_record_type(Some(RecordType::START))
-            .with_field("PRODDTO"),
-        )
-    })
-}
-
-/// Opens an extract, wrapping a framing error with the file's path.
-pub(crate) fn open_extract<'a>(
-    bytes: &'a [u8],
-    path: &Path,
-    options: cprsift_format::ExtractOptions,
-) -> Result<cprsift_format::Extract<'a>, ReplicaError> {
-    cprsift_format::Extract::open(bytes, options).map_err(|error| ReplicaError::Input {
+/// The refusal of an extract with errors, listing the report's (located) errors.
+pub(crate) fn invalid(checked: &CheckedExtract<'_>, path: &Path) -> ReplicaError {
+    let report = checked.report();
+    ReplicaError::Invalid {
         path: path.to_path_buf(),
-        error,
-    })
-}
-
-/// Checks an extract strictly: every error refuses it.
-pub(crate) fn check_strict(
-    extract: &cprsift_format::Extract<'_>,
-    path: &Path,
-) -> Result<u64, ReplicaError> {
-    let report = extract.check();
-    if report.is_valid() {
-        Ok(report.warning_count)
-    } else {
-        Err(ReplicaError::Invalid {
-            path: path.to_path_buf(),
-            errors: report.errors,
-            count: report.error_count,
-        })
+        errors: report.errors.clone(),
+        count: report.error_count,
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{exported, reference_after, write_series};
 use cprsift_format::{Extract, ExtractOptions, Pnr};
-use cprsift_replica::{apply, init, ApplyOptions, ApplyOutcome, InitOptions, Replica, Sequence};
+use cprsift_replica::{apply, init, ApplyOptions, ApplyOutcome, InitOptions, Replica};
 
 #[test]
 fn one_day_per_call_equals_the_reference_after_every_day() {
@@ -190,13 +190,5 @@ fn check_index_against_export(dir: &std::path::Path, export: &[u8]) {
     }
     let absent = Pnr::from_digits(b"0101010000").unwrap();
     assert!(!replica.contains(absent) && replica.person(absent).is_none());
-    let d = replica.proddto();
-    let next = d.succ_opt().unwrap();
-    assert_eq!(replica.sequence(Some(d), next), Sequence::Next);
-    assert_eq!(replica.sequence(d.pred_opt(), d), Sequence::AlreadyApplied);
-    assert_eq!(
-        replica.sequence(Some(next), next.succ_opt().unwrap()),
-        Sequence::Gap
-    );
     assert_eq!(&replica.opgavenr(), common::OPGAVENR);
 }

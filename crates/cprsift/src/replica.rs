@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use cprsift_format::ExtractOptions;
-use cprsift_replica::{ApplyOptions, ApplyOutcome, InitOptions, ReplicaError};
+use cprsift_replica::{short_id, ApplyOptions, ApplyOutcome, InitOptions, ReplicaError};
 
 use cprsift_errors::Category;
 
@@ -26,7 +26,8 @@ pub enum Command {
         #[arg(long)]
         strict_unknown: bool,
     },
-    /// Apply change extracts in PRODDTO order; already applied ones are skipped.
+    /// Apply change extracts in PRODDTO order; ones already applied (the same content) are
+    /// skipped.
     Apply {
         /// The change extracts.
         #[arg(required = true)]
@@ -37,6 +38,10 @@ pub enum Command {
         /// Treat record types the specification does not define as errors.
         #[arg(long)]
         strict_unknown: bool,
+        /// Accept this new job number (OPGAVENR, six digits) where the replica expects the one
+        /// of the last change extract applied (changing job number on purpose; this call only).
+        #[arg(long, value_name = "OPGAVENR", value_parser = parse_opgavenr)]
+        accept_opgavenr: Option<[u8; 6]>,
     },
     /// Write the replica as one extract (atomically, mode 0600).
     Export {
@@ -58,7 +63,8 @@ pub enum Command {
 }
 
 /// Runs a replica subcommand: exit 0 on success (also when every file was already applied),
-/// 1 for invalid input (an invalid extract, a sequence gap), 2 for everything else.
+/// 1 for invalid input (an invalid extract, a sequence gap, a different extract under an
+/// applied date, another job number), 2 for everything else.
 pub fn run(cmd: Command) -> CommandResult {
     match cmd {
         Command::Init {
@@ -70,10 +76,19 @@ pub fn run(cmd: Command) -> CommandResult {
             extracts,
             replica,
             strict_unknown,
-        } => apply(&extracts, &replica, strict_unknown),
+            accept_opgavenr,
+        } => apply(&extracts, &replica, strict_unknown, accept_opgavenr),
         Command::Export { replica, out } => export(&replica, &out),
         Command::Status { replica, json } => status(&replica, json),
     }
+}
+
+/// A job number (OPGAVENR) given on the command line: six digits.
+fn parse_opgavenr(text: &str) -> Result<[u8; 6], String> {
+    <[u8; 6]>::try_from(text.as_bytes())
+        .ok()
+        .filter(|o| o.iter().all(u8::is_ascii_digit))
+        .ok_or_else(|| "a job number (OPGAVENR) is six digits".to_string())
 }
 
 /// Words a replica error for the operator, with every listed input error.
@@ -100,12 +115,13 @@ fn init(extract: &Path, replica: &Path, strict_unknown: bool) -> CommandResult {
     let r = cprsift_replica::init(extract, replica, opts).map_err(failure)?;
     let secs = started.elapsed().as_secs_f64();
     crate::out!(
-        "replica {} initialised from {}: {} persons, PRODDTO {}, OPGAVENR {}",
+        "replica {} initialised from {}: {} persons, PRODDTO {}, OPGAVENR {}, {}",
         replica.display(),
         extract.display(),
         r.persons,
         r.proddto,
-        r.opgavenr
+        r.opgavenr,
+        short_id(&r.content_id)
     )?;
     crate::out!(
         "stored {:.1} MB in 1 segment; index {:.1} MB ({} bytes per person); {:.2} s, {:.0} MB/s; {} warnings",
@@ -119,9 +135,15 @@ fn init(extract: &Path, replica: &Path, strict_unknown: bool) -> CommandResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandResult {
+fn apply(
+    extracts: &[PathBuf],
+    replica: &Path,
+    strict_unknown: bool,
+    accept_opgavenr: Option<[u8; 6]>,
+) -> CommandResult {
     let opts = ApplyOptions {
         extract: ExtractOptions { strict_unknown },
+        accept_opgavenr,
     };
     let started = Instant::now();
     let outcomes = cprsift_replica::apply(replica, extracts, opts).map_err(failure)?;
@@ -130,16 +152,19 @@ fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandR
             ApplyOutcome::Applied {
                 path,
                 proddto,
+                content_id,
                 persons,
                 new_persons,
+                set_aside: _,
                 generation,
                 segment_bytes,
                 compacted_segments,
             } => {
                 crate::out!(
-                    "applied {} (PRODDTO {proddto}): {persons} persons, {new_persons} new; \
+                    "applied {} (PRODDTO {proddto}, {}): {persons} persons, {new_persons} new; \
                      generation {generation}, {:.1} MB written{}",
                     path.display(),
+                    short_id(content_id),
                     megabytes(*segment_bytes),
                     if *compacted_segments > 0 {
                         format!(", {compacted_segments} segments compacted")
@@ -151,10 +176,12 @@ fn apply(extracts: &[PathBuf], replica: &Path, strict_unknown: bool) -> CommandR
             ApplyOutcome::AlreadyApplied {
                 path,
                 proddto,
+                content_id,
                 replica,
             } => crate::out!(
-                "already applied: {} (PRODDTO {proddto}; the replica is of {replica}), skipped",
-                path.display()
+                "already applied: {} (PRODDTO {proddto}, {}; the replica is of {replica}), skipped",
+                path.display(),
+                short_id(content_id)
             )?,
         }
     }
@@ -210,5 +237,22 @@ fn status(replica: &Path, json: bool) -> CommandResult {
         s.extracts_applied,
         s.last_extract.as_deref().unwrap_or("none")
     )?;
+    for a in &s.history {
+        let aside = match a.set_aside {
+            Some(n) => format!(", {n} blocks set aside"),
+            None => String::new(),
+        };
+        crate::out!(
+            "  {}  {}  {}  {}  {} persons ({} new){aside}",
+            a.proddto,
+            a.opgavenr.as_deref().unwrap_or("------"),
+            a.content_id
+                .as_ref()
+                .map_or_else(|| "(no identity recorded)".to_string(), short_id),
+            a.file,
+            a.persons,
+            a.new_persons
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
