@@ -11,8 +11,8 @@
 use cprsift_benches::{env_size, read_all, scratch, Night};
 use cprsift_engine::{DayIndex, FilterSet, MatchOptions};
 use cprsift_format::{CheckedExtract, ExtractOptions};
-use cprsift_nightly::{deliver, initial_load, DeliverRequest, InitialLoadRequest, ReplicaView};
 use cprsift_io::MappedFile;
+use cprsift_nightly::{deliver, initial_load, DeliverRequest, InitialLoadRequest, ReplicaView};
 use cprsift_replica::Replica;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
@@ -48,8 +48,13 @@ fn nightly(c: &mut Criterion) {
     let fan_out = |registry: &cprsift_subscriptions::Registry| {
         let checked = CheckedExtract::read(&day_map, ExtractOptions::default());
         assert!(checked.is_valid(), "a valid weekday");
-        let day = DayIndex::build(&checked, &ReplicaView(&replica), MatchOptions::default(), &[])
-            .expect("the day's index");
+        let day = DayIndex::build(
+            &checked,
+            &ReplicaView(&replica),
+            MatchOptions::default(),
+            &[],
+        )
+        .expect("the day's index");
         let set = FilterSet::compile(registry.subscribers()).expect("the filter set");
         set.evaluate(&day)
             .iter()

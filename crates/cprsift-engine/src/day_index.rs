@@ -102,8 +102,15 @@ impl<'c> DayIndex<'c> {
         options: MatchOptions,
         set_aside: &[usize],
     ) -> Result<DayIndex<'c>, ParseError> {
-        let extract = checked.extract().ok_or_else(|| first_error(checked))?;
-        let header = Header::of(extract)?;
+        let header = checked.header()?;
+        // A header implies a frame; the error is only for the type's sake.
+        let extract = checked.extract().ok_or_else(|| {
+            ParseError::new(
+                cprsift_errors::Category::Missing000,
+                0,
+                "the file has no readable frame",
+            )
+        })?;
         let facts = checked.blocks();
         let kept: Vec<u32> = (0..facts.len())
             .filter(|i| set_aside.binary_search(i).is_err())
@@ -338,15 +345,4 @@ mod tests {
             prop_assert_eq!(common_keys(&subscribed, &day).collect::<Vec<_>>(), expected);
         }
     }
-}
-
-/// The error that leaves a checked extract without a frame: the report's first.
-fn first_error(checked: &CheckedExtract<'_>) -> ParseError {
-    checked.report().errors.first().cloned().unwrap_or_else(|| {
-        ParseError::new(
-            cprsift_errors::Category::Missing000,
-            0,
-            "the file has no readable frame",
-        )
-    })
 }

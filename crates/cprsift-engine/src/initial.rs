@@ -260,7 +260,11 @@ pub fn initial_file_base(date: NaiveDate, opgavenr: &str) -> String {
 }
 
 impl ShardWriter {
-    fn open_shard(&mut self, template: &ShardTemplate, opts: &InitialLoadOptions) -> Result<(), EngineError> {
+    fn open_shard(
+        &mut self,
+        template: &ShardTemplate,
+        opts: &InitialLoadOptions,
+    ) -> Result<(), EngineError> {
         self.number += 1;
         let name = opts
             .output
@@ -315,7 +319,11 @@ impl ShardWriter {
     }
 
     /// Writes the open shard's 003 tail and 999 and commits it.
-    fn close(&mut self, source: &dyn PersonSource, template: &ShardTemplate) -> Result<(), EngineError> {
+    fn close(
+        &mut self,
+        source: &dyn PersonSource,
+        template: &ShardTemplate,
+    ) -> Result<(), EngineError> {
         let Some(mut shard) = self.open.take() else {
             return Ok(());
         };

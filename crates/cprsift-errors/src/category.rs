@@ -103,7 +103,7 @@ categories! {
     BadPnr = "bad-pnr", Input, true,
         "Positions 4-13 of a person or 003 record are not a 10-digit personal number.";
     DifferentExtract = "different-extract", Input, true,
-        "A file whose dates and job number name an extract already delivered or applied, but whose content differs from it.";
+        "A file whose dates and job number name an extract already delivered or applied but whose content (its BLAKE3 identity) differs, or a change extract of a date the replica has passed without applying it.";
     OpgavenrMismatch = "opgavenr-mismatch", Input, true,
         "A change extract of another job number (OPGAVENR) than the replica's, without the switch that accepts a new one.";
     TooLarge = "too-large", Input, true,

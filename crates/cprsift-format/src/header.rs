@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 
 use crate::error::{ErrorCategory, ParseError};
-use crate::{Extract, RecordType};
+use crate::{CheckedExtract, Extract, RecordType};
 
 /// The 000 record's identity fields, as a delivery or an apply needs them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +17,14 @@ pub struct Header {
     pub proddto_forrig: Option<NaiveDate>,
     /// OPGAVENR, the job number: six digits.
     pub opgavenr: [u8; 6],
+}
+
+/// A job number (OPGAVENR) as cprsift accepts one wherever it comes from (a 000 record, a
+/// command line): exactly six ASCII digits.
+pub fn opgavenr_from(bytes: &[u8]) -> Option<[u8; 6]> {
+    <[u8; 6]>::try_from(bytes)
+        .ok()
+        .filter(|o| o.iter().all(u8::is_ascii_digit))
 }
 
 impl Header {
@@ -37,18 +45,13 @@ impl Header {
                 "the start record has no production date; every delivery and the replica need it",
             )
         })?;
-        let opgavenr: [u8; 6] = extract
-            .opgavenr()
-            .try_into()
-            .ok()
-            .filter(|o: &[u8; 6]| o.iter().all(u8::is_ascii_digit))
-            .ok_or_else(|| {
-                error(
-                    ErrorCategory::BadNumeric,
-                    "OPGAVENR",
-                    "the start record's job number must be 6 digits: file names and the replica hold it",
-                )
-            })?;
+        let opgavenr = opgavenr_from(extract.opgavenr()).ok_or_else(|| {
+            error(
+                ErrorCategory::BadNumeric,
+                "OPGAVENR",
+                "the start record's job number must be 6 digits: file names and the replica hold it",
+            )
+        })?;
         Ok(Header {
             proddto,
             proddto_forrig: extract.proddto_forrig(),
@@ -60,5 +63,26 @@ impl Header {
     pub fn opgavenr_text(&self) -> &str {
         // Six ASCII digits, checked by `of`.
         std::str::from_utf8(&self.opgavenr).unwrap_or("000000")
+    }
+}
+
+impl CheckedExtract<'_> {
+    /// What a delivery or an apply needs of the 000 record ([`Header::of`]), or the error that
+    /// stops it: the report's first (located) when the file has no readable frame.
+    pub fn header(&self) -> Result<Header, ParseError> {
+        match self.extract() {
+            Some(extract) => Header::of(extract),
+            None => {
+                let mut errors = self.report().errors.clone();
+                self.locate(&mut errors);
+                Err(errors.into_iter().next().unwrap_or_else(|| {
+                    ParseError::new(
+                        ErrorCategory::Missing000,
+                        0,
+                        "the file has no readable frame",
+                    )
+                }))
+            }
+        }
     }
 }

@@ -37,7 +37,7 @@ pub use extract::{
 };
 pub use field::FieldValue;
 pub use framing::{Framing, FramingReport};
-pub use header::Header;
+pub use header::{opgavenr_from, Header};
 pub use layout::{Field, FieldKind, Layout, RecordType, Variant};
 pub use pnr::{MaskedPnr, Pnr};
 pub use read::{BlockEvent, BlockFacts, CheckedExtract, ErrorSite};

@@ -23,7 +23,7 @@ use cprsift_engine::{
     lock_outbox, DailyManifest, DailyOptions, DayIndex, EngineError, FilterSet, MatchOptions,
     ReportedMove, SetAside, SetAsideBlocks,
 };
-use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, Header, ParseError, Pnr};
+use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, ParseError, Pnr};
 use cprsift_io::error::{Unsafe, UnsafePath};
 use cprsift_io::MappedFile;
 use cprsift_replica::{ApplyOptions, ChangeExtract, Replica, Sequence};
@@ -128,10 +128,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
             count: report.error_count,
         });
     };
-    let header = match checked.extract() {
-        Some(extract) => Header::of(extract).map_err(input)?,
-        None => return Err(input(first_error(&checked))),
-    };
+    let header = checked.header().map_err(input)?;
     // Everything the run needs is checked before anything is written, also on a night that
     // turns out to be done: the subscribers (a bad file refuses the run without creating the
     // outbox) and the outbox's place.
@@ -273,17 +270,4 @@ fn refuse_foreign_outbox(outbox: &Path) -> Result<(), NightlyError> {
         reason,
     })
     .into())
-}
-
-/// The error that leaves a checked extract without a frame: the report's first.
-fn first_error(checked: &CheckedExtract<'_>) -> ParseError {
-    let mut errors = checked.report().errors.clone();
-    checked.locate(&mut errors);
-    errors.into_iter().next().unwrap_or_else(|| {
-        ParseError::new(
-            cprsift_errors::Category::Missing000,
-            0,
-            "the file has no readable frame",
-        )
-    })
 }

@@ -7,45 +7,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cprsift_engine::{DailyOptions, MatchOptions, OutputOptions};
-use cprsift_nightly::{deliver, DeliverRequest, DeliveryOutcome, DeliveryReport, NightlyError};
-use cprsift_format::write::Terminator;
 use cprsift_format::ExtractOptions;
+use cprsift_nightly::{deliver, DeliverRequest, DeliveryOutcome, DeliveryReport, NightlyError};
 use cprsift_replica::ReplicaError;
 
 use cprsift_errors::Category;
 
+use crate::args::{parse_opgavenr, TerminatorArg};
 use crate::failure::{CommandResult, Failure};
-
-/// Output record terminators (docs/rules.md §3.6 switch).
-#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
-pub enum TerminatorArg {
-    /// One record per line, LF-terminated (default).
-    #[default]
-    Lf,
-    /// One record per line, CRLF-terminated.
-    Crlf,
-    /// Records concatenated without terminators.
-    None,
-}
-
-impl From<TerminatorArg> for Terminator {
-    fn from(f: TerminatorArg) -> Terminator {
-        match f {
-            TerminatorArg::Lf => Terminator::Lf,
-            TerminatorArg::Crlf => Terminator::Crlf,
-            TerminatorArg::None => Terminator::None,
-        }
-    }
-}
-
-/// A job number (OPGAVENR) given on the command line: six digits.
-pub fn parse_opgavenr(text: &str) -> Result<[u8; 6], String> {
-    text.as_bytes()
-        .try_into()
-        .ok()
-        .filter(|o: &[u8; 6]| o.iter().all(u8::is_ascii_digit))
-        .ok_or_else(|| "a job number (OPGAVENR) is six digits".to_string())
-}
 
 /// Arguments of `deliver`.
 #[derive(clap::Args)]

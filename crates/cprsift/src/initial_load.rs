@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use cprsift_engine::{InitialLoadOptions, OutputOptions};
 use cprsift_nightly::{initial_load, InitialLoadRequest};
 
-use crate::deliver::{nightly_failure, TerminatorArg};
+use crate::args::TerminatorArg;
+use crate::deliver::nightly_failure;
 use cprsift_errors::Category;
 
 use crate::failure::{CommandResult, Failure};

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cprsift_errors::Category;
 
+mod args;
 mod check;
 mod deliver;
 mod failure;

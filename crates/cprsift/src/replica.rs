@@ -10,6 +10,7 @@ use cprsift_replica::{short_id, ApplyOptions, ApplyOutcome, InitOptions, Replica
 
 use cprsift_errors::Category;
 
+use crate::args::parse_opgavenr;
 use crate::failure::{CommandResult, Failure};
 
 /// The replica subcommands.
@@ -81,14 +82,6 @@ pub fn run(cmd: Command) -> CommandResult {
         Command::Export { replica, out } => export(&replica, &out),
         Command::Status { replica, json } => status(&replica, json),
     }
-}
-
-/// A job number (OPGAVENR) given on the command line: six digits.
-fn parse_opgavenr(text: &str) -> Result<[u8; 6], String> {
-    <[u8; 6]>::try_from(text.as_bytes())
-        .ok()
-        .filter(|o| o.iter().all(u8::is_ascii_digit))
-        .ok_or_else(|| "a job number (OPGAVENR) is six digits".to_string())
 }
 
 /// Words a replica error for the operator, with every listed input error.
