@@ -405,14 +405,12 @@ fn metadata_and_manifest_describe_the_files() {
 /// person block and 003 record in canonical framing (997/910 not forwarded).
 #[test]
 fn conformance_extract_to_a_no_filter_subscriber() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/U12170-P_opgavenr_110901.txt");
-    let input = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the shared folder must be beside the checkout)",
-            path.display()
-        )
-    });
+    let Some(input) = cprsift_testdata::conformance(
+        "U12170-P_opgavenr_110901.txt",
+        "CPR's change extract delivered to a no-filter subscriber",
+    ) else {
+        return;
+    };
     let extract = Extract::open(&input, ExtractOptions::default()).unwrap();
     let mut expected = Vec::new();
     write_record(&mut expected, &extract.start_record(), Terminator::Lf);
