@@ -1,6 +1,6 @@
 //! Times the single-pass reader against a memchr line count over one mapping of a file, for
 //! files too large for the criterion bench: `cargo run --release -p cprsift-benches --example
-//! read_ratio -- FILE [RUNS]`. Prints each measurement's best time and its throughput as a share
+//! read_ratio -- FILE [RUNS [NAME]]`. Prints each measurement's best time and its throughput as a share
 //! of the line count's, run by run interleaved so that a busy machine affects all alike. A
 //! measurement, not a test.
 
@@ -13,10 +13,12 @@ use cprsift_io::MappedFile;
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: read_ratio FILE [RUNS]");
+        eprintln!("usage: read_ratio FILE [RUNS [NAME]]");
         std::process::exit(2);
     };
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(5);
+    // A third argument names the one measurement to run (for a profiler).
+    let only = args.next();
     let map = MappedFile::open(std::path::Path::new(&path)).expect("mapping the file");
     let bytes: &[u8] = &map;
     let options = ExtractOptions::default();
@@ -24,6 +26,9 @@ fn main() {
     let names = ["memchr_line_count", "read", "read_unhashed", "content_id"];
     for _ in 0..runs {
         let mut time = |i: usize, f: &dyn Fn() -> usize| {
+            if only.as_deref().is_some_and(|o| o != names[i]) {
+                return;
+            }
             let t = Instant::now();
             std::hint::black_box(f());
             best[i] = best[i].min(t.elapsed());
