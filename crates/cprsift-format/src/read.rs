@@ -414,8 +414,8 @@ fn numeric_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
             Some(x) => (x, u64::MAX >> (64 - 8 * n)),
             None => (load(bytes, end.checked_sub(8)?)?, u64::MAX << (64 - 8 * n)),
         };
-        let digits = (x & field) | (b'0' as u64 * ONES & !field);
-        let blanks = (x & field) | (b' ' as u64 * ONES & !field);
+        let digits = (x & field) | ((b'0' as u64 * ONES) & !field);
+        let blanks = (x & field) | ((b' ' as u64 * ONES) & !field);
         return Some(word_digits(digits) || blanks == b' ' as u64 * ONES);
     } else if n <= 16 {
         (load(bytes, start)?, load(bytes, end - 8)?)
