@@ -316,13 +316,40 @@ struct BlockState {
     error: bool,
 }
 
-/// Eight bytes of `bytes` from `at` as a little-endian word, the missing ones read as `fill`.
-fn word(bytes: &[u8], at: usize, fill: u8) -> u64 {
-    let mut buf = [fill; 8];
-    let part = bytes.get(at..).unwrap_or_default();
-    let n = part.len().min(8);
-    buf[..n].copy_from_slice(&part[..n]);
-    u64::from_le_bytes(buf)
+/// A line's unit (line framing).
+fn line_unit(pos: usize, bytes: &[u8], next: usize, crlf: bool) -> Unit<'_> {
+    let rt = RecordType::from_bytes(bytes);
+    Unit {
+        pos,
+        next,
+        bytes,
+        crlf,
+        fatal: bytes.len() < 3,
+        lines: true,
+        rt,
+        layouts: rt.map_or(&[], RecordType::layouts),
+    }
+}
+
+/// A 002 of a block: its KOMKOD counted, the block's municipality when it is the first.
+fn address(out: &mut Piece, state: &mut BlockState, r: &Record<'_>) {
+    let code = r.field(&r002::KOMKOD).number().ok().flatten();
+    if let Some(slot) = code.and_then(|k| out.counts.municipalities.get_mut(k as usize)) {
+        *slot += 1;
+    }
+    if state.municipality.is_none() {
+        state.municipality = Some(code.and_then(|k| u16::try_from(k).ok()).filter(|&k| k != 0));
+    }
+}
+
+/// A 099 of a block: its event, when HAENDELSE is a code.
+fn event(out: &mut Piece, r: &Record<'_>) {
+    if let Some(code) = EventCode::from_bytes(r.field(&r099::HAENDELSE).present()) {
+        out.events.push(BlockEvent {
+            code,
+            main: r.field(&r099::AFLEDTMRK).is_blank(),
+        });
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -337,16 +364,12 @@ fn word_digits(x: u64) -> bool {
 
 /// True when every byte is an ASCII digit.
 fn all_digits(bytes: &[u8]) -> bool {
-    (0..bytes.len())
-        .step_by(8)
-        .all(|at| word_digits(word(bytes, at, b'0')))
+    bytes.iter().all(u8::is_ascii_digit)
 }
 
 /// True when every byte is a blank.
 fn all_blank(bytes: &[u8]) -> bool {
-    (0..bytes.len())
-        .step_by(8)
-        .all(|at| word(bytes, at, b' ') == b' ' as u64 * ONES)
+    bytes.iter().all(|&b| b == b' ')
 }
 
 /// True when the digits `y0..y3 m1 m2 d1 d2` (already known to be digits) are a real date
@@ -376,7 +399,7 @@ fn quick_ok(kind: FieldKind, present: &[u8], len: usize) -> bool {
             FieldKind::Numeric | FieldKind::Ts12 => all_digits(present),
             FieldKind::D8 => match *present {
                 [y0, y1, y2, y3, m1, m2, d1, d2] => {
-                    word_digits(word(present, 0, b'0'))
+                    word_digits(u64::from_le_bytes([y0, y1, y2, y3, m1, m2, d1, d2]))
                         && real_date([y0, y1, y2, y3], m1, m2, d1, d2)
                 }
                 _ => false,
@@ -426,28 +449,57 @@ fn numeric_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
     Some((word_digits(a) && word_digits(b)) || (a == blank && b == blank))
 }
 
+/// The byte test of a date field wholly inside `bytes` (D8 `YYYYMMDD` or D10 `YYYY-MM-DD`):
+/// all blanks, or a real date in digits. `None` when the field is not 8 or 10 bytes long.
+fn date_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
+    let x = load(bytes, start)?;
+    let blank = b' ' as u64 * ONES;
+    let [y0, y1, y2, y3, a, b, c, d] = x.to_le_bytes();
+    match (end - start, bytes.get(start + 8..end)?) {
+        (8, []) => Some(x == blank || (word_digits(x) && real_date([y0, y1, y2, y3], a, b, c, d))),
+        (10, &[d1, d2]) => {
+            if x == blank {
+                return Some(d1 == b' ' && d2 == b' ');
+            }
+            let digits = u64::from_le_bytes([y0, y1, y2, y3, b, c, d1, d2]);
+            Some(
+                a == b'-'
+                    && d == b'-'
+                    && word_digits(digits)
+                    && real_date([y0, y1, y2, y3], b, c, d1, d2),
+            )
+        }
+        _ => None,
+    }
+}
+
 /// True when every checked field of a record passes the byte test. Fields past the end of a
 /// trimmed line are blank, so the walk stops there.
 fn fields_quick_ok(bytes: &[u8], layout: &Layout) -> bool {
     for c in layout.checks {
         let (start, end) = (usize::from(c.start), usize::from(c.end));
         if end <= bytes.len() {
-            if let (FieldKind::Numeric | FieldKind::Ts12, Some(ok)) =
-                (c.kind, numeric_words(bytes, start, end))
-            {
-                if ok {
-                    continue;
-                }
+            let words = match c.kind {
+                FieldKind::Numeric | FieldKind::Ts12 => numeric_words(bytes, start, end),
+                FieldKind::D8 | FieldKind::D10 => date_words(bytes, start, end),
+                FieldKind::Text => Some(true),
+            };
+            let ok = match words {
+                Some(ok) => ok,
+                None => bytes
+                    .get(start..end)
+                    .is_some_and(|present| quick_ok(c.kind, present, end - start)),
+            };
+            if !ok {
                 return false;
             }
+            continue;
         }
-        let Some(present) = bytes.get(start..end.min(bytes.len())) else {
-            // The line ends before this field, and so before every later one.
-            return true;
-        };
-        if !quick_ok(c.kind, present, end - start) {
-            return false;
-        }
+        // The line ends inside this field (or before it): the bytes present must be blanks,
+        // and every later field lies past the end, blank.
+        return bytes
+            .get(start..)
+            .is_none_or(|present| present.iter().all(|&b| b == b' '));
     }
     true
 }
@@ -503,18 +555,7 @@ impl<'a> Walker<'a> {
                         line => (line, input.len(), false),
                     },
                 };
-                let rt = RecordType::from_bytes(bytes);
-                let unit = Unit {
-                    pos,
-                    next,
-                    bytes,
-                    crlf,
-                    fatal: bytes.len() < 3,
-                    lines: true,
-                    rt,
-                    layouts: rt.map_or(&[], RecordType::layouts),
-                };
-                (unit, None)
+                (line_unit(pos, bytes, next, crlf), None)
             }
             Framing::Concatenated => {
                 match frame_at(
@@ -558,13 +599,32 @@ impl<'a> Walker<'a> {
     /// Reads the person blocks of `range`.
     fn blocks(&mut self, range: Range<usize>) {
         self.end = range.end;
+        let input = self.input;
         let mut pos = range.start;
         while pos < range.end {
-            if !self.lines() && skip_separators(self.input, pos) >= range.end {
+            let (unit, framed) = if self.lines() {
+                // The line ends inside the region: the region ends at a line start.
+                let rest = input.get(pos..range.end).unwrap_or_default();
+                match memchr(b'\n', rest) {
+                    Some(i) => {
+                        let (bytes, crlf) = match rest.get(..i).unwrap_or_default() {
+                            [head @ .., b'\r'] => (head, true),
+                            line => (line, false),
+                        };
+                        if self.next_record(pos, bytes, crlf) {
+                            pos += i + 1;
+                            continue;
+                        }
+                        (line_unit(pos, bytes, pos + i + 1, crlf), None)
+                    }
+                    None => self.unit_at(pos, range.end),
+                }
+            } else if skip_separators(input, pos) >= range.end {
                 // Only separators before the tail (or the 999): no block's record is left.
                 break;
-            }
-            let (unit, framed) = self.unit_at(pos, range.end);
+            } else {
+                self.unit_at(pos, range.end)
+            };
             pos = unit.next;
             self.out.counts.counted += 1;
             if let Some(open) = &self.open {
@@ -592,6 +652,59 @@ impl<'a> Walker<'a> {
         let end = pos.min(range.end).max(range.start);
         self.close(end);
         self.out.items_end = end as u64;
+    }
+
+    /// The common case of line framing, in one piece: a line that continues the open person
+    /// block with a record of a defined type that fits its shortest layout (what
+    /// [`Walker::more`] would do with it, without building a unit). False when the line is
+    /// anything else; nothing is changed then.
+    fn next_record(&mut self, pos: usize, bytes: &'a [u8], crlf: bool) -> bool {
+        let Some(Open {
+            key,
+            block: Some(state),
+            ..
+        }) = &mut self.open
+        else {
+            return false;
+        };
+        let (Some(rt), Some(k)) = (RecordType::from_bytes(bytes), bytes.get(3..13)) else {
+            return false;
+        };
+        let layout = match rt.layouts() {
+            [layout, ..] if bytes.len() <= layout.len => *layout,
+            _ => return false,
+        };
+        if k != key || rt == RecordType::PERSON || !rt.is_person_record() {
+            return false;
+        }
+        let counts = &mut self.out.counts;
+        counts.counted += 1;
+        if crlf {
+            counts.framing.crlf_lines += 1;
+        } else {
+            counts.framing.lf_lines += 1;
+        }
+        if bytes.len() < layout.len {
+            counts.framing.trimmed_records += 1;
+        }
+        if let Some(n) = counts.types.get_mut(usize::from(rt.0)) {
+            *n += 1;
+        }
+        state.records = state.records.saturating_add(1);
+        state.canonical &= !crlf && bytes.len() == layout.len;
+        let r = Record::new(bytes, RecordKind::Known(layout), pos);
+        if !fields_quick_ok(bytes, layout) {
+            if let Err(e) = r.check_fields() {
+                self.out.push(e.with_person(Some(state.pnr)));
+                state.error = true;
+            }
+        }
+        match rt {
+            RecordType::ADDRESS => address(&mut self.out, state, &r),
+            RecordType::EVENT => event(&mut self.out, &r),
+            _ => {}
+        }
+        true
     }
 
     /// The first unit of an item. Returns true when the walk must stop.
@@ -720,25 +833,8 @@ impl<'a> Walker<'a> {
                     state.birth = r.field(&r001::FOED_DT).d10().ok().flatten();
                 }
             }
-            Some(RecordType::ADDRESS) => {
-                let code = r.field(&r002::KOMKOD).number().ok().flatten();
-                if let Some(slot) = code.and_then(|k| out.counts.municipalities.get_mut(k as usize))
-                {
-                    *slot += 1;
-                }
-                if state.municipality.is_none() {
-                    state.municipality =
-                        Some(code.and_then(|k| u16::try_from(k).ok()).filter(|&k| k != 0));
-                }
-            }
-            Some(RecordType::EVENT) => {
-                if let Some(code) = EventCode::from_bytes(r.field(&r099::HAENDELSE).present()) {
-                    out.events.push(BlockEvent {
-                        code,
-                        main: r.field(&r099::AFLEDTMRK).is_blank(),
-                    });
-                }
-            }
+            Some(RecordType::ADDRESS) => address(out, state, &r),
+            Some(RecordType::EVENT) => event(out, &r),
             _ => {}
         }
     }
@@ -1488,6 +1584,16 @@ mod tests {
             if quick_ok(kind, present, len) {
                 prop_assert!(field_of(present, &field).check(kind));
             }
+            // The word-at-a-time forms say what `quick_ok` says, where they apply.
+            if present.len() == len {
+                let words = match kind {
+                    FieldKind::D8 | FieldKind::D10 => date_words(&b, 0, len),
+                    _ => numeric_words(&b, 0, len),
+                };
+                if let Some(ok) = words {
+                    prop_assert_eq!(ok, quick_ok(kind, present, len));
+                }
+            }
         }
     }
 
@@ -1506,6 +1612,8 @@ mod tests {
                     let d10 = format!("{y:04}-{m:02}-{d:02}");
                     assert_eq!(quick_ok(FieldKind::D8, d8.as_bytes(), 8), real, "{d8}");
                     assert_eq!(quick_ok(FieldKind::D10, d10.as_bytes(), 10), real, "{d10}");
+                    assert_eq!(date_words(d8.as_bytes(), 0, 8), Some(real), "{d8}");
+                    assert_eq!(date_words(d10.as_bytes(), 0, 10), Some(real), "{d10}");
                 }
             }
         }
