@@ -377,7 +377,12 @@ fn all_blank(bytes: &[u8]) -> bool {
 fn real_date(y: [u8; 4], m1: u8, m2: u8, d1: u8, d2: u8) -> bool {
     let n =
         |hi: u8, lo: u8| u32::from(hi.wrapping_sub(b'0')) * 10 + u32::from(lo.wrapping_sub(b'0'));
-    let (year, month, day) = (n(y[0], y[1]) * 100 + n(y[2], y[3]), n(m1, m2), n(d1, d2));
+    let (month, day) = (n(m1, m2), n(d1, d2));
+    if (1..=12).contains(&month) && (1..=28).contains(&day) {
+        // Real in every month of every year.
+        return true;
+    }
+    let year = n(y[0], y[1]) * 100 + n(y[2], y[3]);
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
