@@ -358,6 +358,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// True when every byte of the word is an ASCII digit. A byte below `0`, or above `9`, sets
 /// its high bit in `x - 0x30..` or in `x + 0x46..`; a borrow or carry between bytes only ever
 /// starts at such a byte, so the lowest bad byte is always seen.
+#[inline(always)]
 fn word_digits(x: u64) -> bool {
     (x.wrapping_sub(0x30 * ONES) | x.wrapping_add(0x46 * ONES)) & HIGH == 0
 }
@@ -374,6 +375,7 @@ fn all_blank(bytes: &[u8]) -> bool {
 
 /// True when the digits `y0..y3 m1 m2 d1 d2` (already known to be digits) are a real date
 /// of the proleptic Gregorian calendar, as `chrono` reads them for the years 0000-9999.
+#[inline(always)]
 fn real_date(y: [u8; 4], m1: u8, m2: u8, d1: u8, d2: u8) -> bool {
     let n =
         |hi: u8, lo: u8| u32::from(hi.wrapping_sub(b'0')) * 10 + u32::from(lo.wrapping_sub(b'0'));
@@ -425,6 +427,7 @@ fn quick_ok(kind: FieldKind, present: &[u8], len: usize) -> bool {
 }
 
 /// The eight bytes of `bytes` from `at`, as a little-endian word, when they are all there.
+#[inline(always)]
 fn load(bytes: &[u8], at: usize) -> Option<u64> {
     let window: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_le_bytes(window))
@@ -433,6 +436,7 @@ fn load(bytes: &[u8], at: usize) -> Option<u64> {
 /// The numeric test of a field of 1 to 16 bytes at `start..end`, wholly inside `bytes`, by
 /// one or two unaligned word loads: all digits, or all blanks. `None` when the words do not
 /// fit in `bytes` (the caller then tests byte by byte).
+#[inline(always)]
 fn numeric_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
     let n = end - start;
     let (a, b) = if n <= 8 {
@@ -456,6 +460,7 @@ fn numeric_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
 
 /// The byte test of a date field wholly inside `bytes` (D8 `YYYYMMDD` or D10 `YYYY-MM-DD`):
 /// all blanks, or a real date in digits. `None` when the field is not 8 or 10 bytes long.
+#[inline(always)]
 fn date_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
     let x = load(bytes, start)?;
     let blank = b' ' as u64 * ONES;
@@ -478,9 +483,53 @@ fn date_words(bytes: &[u8], start: usize, end: usize) -> Option<bool> {
     }
 }
 
-/// True when every checked field of a record passes the byte test. Fields past the end of a
-/// trimmed line are blank, so the walk stops there.
+/// The byte tests the generated per-layout functions ([`Layout::quick`]) are made of: the
+/// field's offsets are constants, so the masks are too.
+pub(crate) mod quick {
+    use super::{all_blank, all_digits, date_words, numeric_words, quick_ok};
+    use crate::FieldKind;
+
+    /// A numeric (or TS12) field at `S..E`, wholly inside `b`: all digits or all blanks.
+    #[inline(always)]
+    pub(crate) fn numeric<const S: usize, const E: usize>(b: &[u8]) -> bool {
+        match numeric_words(b, S, E) {
+            Some(ok) => ok,
+            None => b.get(S..E).is_some_and(|f| all_digits(f) || all_blank(f)),
+        }
+    }
+
+    /// A D8 or D10 field at `S..E`, wholly inside `b`: all blanks or a real date.
+    #[inline(always)]
+    pub(crate) fn date<const S: usize, const E: usize>(b: &[u8]) -> bool {
+        let kind = if E - S == 8 {
+            FieldKind::D8
+        } else {
+            FieldKind::D10
+        };
+        match date_words(b, S, E) {
+            Some(ok) => ok,
+            None => b.get(S..E).is_some_and(|f| quick_ok(kind, f, E - S)),
+        }
+    }
+
+    /// The line ends inside the field starting at `start` (or before it): the bytes present
+    /// must be blanks; every later field lies past the end, blank.
+    #[inline(always)]
+    pub(crate) fn rest_blank(b: &[u8], start: usize) -> bool {
+        b.get(start..).is_none_or(all_blank)
+    }
+}
+
+/// True when every checked field of a record passes the byte test: the layout's generated
+/// straight-line tests.
 fn fields_quick_ok(bytes: &[u8], layout: &Layout) -> bool {
+    layout.quick.passes(bytes)
+}
+
+/// The same tests as a walk over [`Layout::checks`]: what the generated functions are held
+/// to. Fields past the end of a trimmed line are blank, so the walk stops there.
+#[cfg(test)]
+fn fields_quick_ok_walk(bytes: &[u8], layout: &Layout) -> bool {
     for c in layout.checks {
         let (start, end) = (usize::from(c.start), usize::from(c.end));
         if end <= bytes.len() {
@@ -675,8 +724,15 @@ impl<'a> Walker<'a> {
         let (Some(rt), Some(k)) = (RecordType::from_bytes(bytes), bytes.get(3..13)) else {
             return false;
         };
-        let layout = match rt.layouts() {
-            [layout, ..] if bytes.len() <= layout.len => *layout,
+        // As `classify_line`: the first layout the line fits, unless a shorter one's extra
+        // bytes are all blank (a padded line: left to the general path).
+        let layout = match *rt.layouts() {
+            [layout, ..] if bytes.len() <= layout.len => layout,
+            [short, long]
+                if bytes.len() <= long.len && !bytes.get(short.len..).is_some_and(all_blank) =>
+            {
+                long
+            }
             _ => return false,
         };
         if k != key || rt == RecordType::PERSON || !rt.is_person_record() {
@@ -1637,6 +1693,33 @@ mod tests {
             let mut expected = small.clone();
             expected.sort_by_key(|p| p.0);
             prop_assert_eq!(sort_by_first(small), expected);
+        }
+    }
+
+    proptest! {
+        /// Every layout's generated tests say what the walk over its checks says, on lines
+        /// made of digits, blanks, dashes and noise, of every length up to the layout's.
+        #[test]
+        fn generated_tests_equal_the_walk(
+            layout in proptest::sample::select(crate::layout::ALL.to_vec()),
+            line in proptest::collection::vec(
+                prop_oneof![b'0'..=b'9', Just(b' '), Just(b'-'), any::<u8>()], 0..400),
+            digits in any::<bool>(),
+            cut in 0usize..400,
+        ) {
+            // Mostly well-formed: every checked field all digits (or blanks), then damage.
+            let mut bytes = vec![b' '; layout.len];
+            for c in layout.checks {
+                let fill = if digits { b'1' } else { b' ' };
+                for b in &mut bytes[usize::from(c.start)..usize::from(c.end)] {
+                    *b = fill;
+                }
+            }
+            for (b, &n) in bytes.iter_mut().zip(&line).step_by(7) {
+                *b = n;
+            }
+            bytes.truncate(cut.min(layout.len));
+            prop_assert_eq!(fields_quick_ok(&bytes, layout), fields_quick_ok_walk(&bytes, layout));
         }
     }
 
