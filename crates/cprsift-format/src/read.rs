@@ -31,7 +31,7 @@ use crate::{
 /// What the reader keeps of one person block: 40 bytes, so a national extract's 10.5 million
 /// blocks cost about 420 MB. Read it through [`CheckedExtract`] (its accessors give the block's
 /// bytes, records, events and 003 records).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BlockFacts {
     start: u64,
     key: u32,
@@ -1102,41 +1102,52 @@ impl<'a> CheckedExtract<'a> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         let (mut error_count, mut warning_count) = (0, 0);
-        let total_blocks = pieces.iter().map(|p| p.blocks.len()).sum();
-        let mut blocks: Vec<BlockFacts> = Vec::with_capacity(total_blocks);
-        let mut events = Vec::with_capacity(pieces.iter().map(|p| p.events.len()).sum());
+        let mut pieces = pieces;
+        pieces.push(edges);
+        // Each piece's blocks point into its own event list: shift them by the events before.
+        let mut event_base = Vec::with_capacity(pieces.len());
+        let mut n = 0u32;
+        for p in &pieces {
+            event_base.push(n);
+            n = n.saturating_add(u32::try_from(p.events.len()).unwrap_or(u32::MAX));
+        }
+        let parts: Vec<&[BlockFacts]> = pieces.iter().map(|p| &p.blocks[..]).collect();
+        let mut blocks = concat(&parts, |i, mut b| {
+            b.events = b
+                .events
+                .saturating_add(event_base.get(i).copied().unwrap_or(0));
+            b
+        });
+        let events: Vec<BlockEvent> = pieces
+            .iter()
+            .flat_map(|p| p.events.iter().copied())
+            .collect();
+        let parts: Vec<&[(u32, u64)]> = pieces.iter().map(|p| &p.tail[..]).collect();
+        let tail = concat(&parts, |_, t| t);
         let mut strays = Vec::new();
-        let mut tail: Vec<(u32, u64)> = Vec::new();
         let mut items_end = extract.blocks_range().start as u64;
-        for piece in pieces.into_iter().chain([edges]) {
+        for piece in pieces {
             counts.merge(&piece.counts);
             errors.extend(piece.errors.list);
             error_count += piece.errors.count;
             warnings.extend(piece.warnings.list);
             warning_count += piece.warnings.count;
-            let base = u32::try_from(events.len()).unwrap_or(u32::MAX);
-            blocks.extend(piece.blocks.into_iter().map(|mut b| {
-                b.events = b.events.saturating_add(base);
-                b
-            }));
-            events.extend(piece.events);
             strays.extend(piece.strays);
             items_end = items_end.max(piece.items_end);
-            if tail.is_empty() {
-                tail = piece.tail;
-            } else {
-                tail.extend(piece.tail);
-            }
         }
 
         // The PNR -> block table; a key met twice marks every block of it a duplicate, and
-        // the report names the second and later ones.
+        // the report names the second and later ones. Meanwhile the 003 tail is linked to the
+        // blocks by one walk when it follows block order, or else sorted by key.
         let by_key: Vec<(u32, u32)> = blocks
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, b)| (b.key, u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        let by_key = sort_by_first(by_key);
+        let (by_key, tail_links) = rayon::join(
+            || sort_by_first(by_key),
+            || links_in_order(&blocks, &tail).ok_or_else(|| sort_by_first(tail.clone())),
+        );
         let mut duplicates: Vec<u32> = Vec::new();
         for group in by_key.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
             for (n, &(_, i)) in group.iter().enumerate() {
@@ -1178,7 +1189,18 @@ impl<'a> CheckedExtract<'a> {
             }
         }
 
-        let links = link_tail(&blocks, &by_key, tail);
+        // A walk along the tail may have passed a duplicate's first block: then by key.
+        let links = match tail_links {
+            Ok(links)
+                if !links.iter().any(|&(b, _)| {
+                    blocks.get(b as usize).is_some_and(BlockFacts::is_duplicate)
+                }) =>
+            {
+                links
+            }
+            Ok(_) => links_by_key(&by_key, &sort_by_first(tail)),
+            Err(tail_by_key) => links_by_key(&by_key, &tail_by_key),
+        };
         let mut at = 0;
         for (i, b) in blocks.iter_mut().enumerate() {
             while links.get(at).is_some_and(|&(lb, _)| (lb as usize) < i) {
@@ -1464,39 +1486,30 @@ fn locate(input: &[u8], framing: Framing, errors: &mut [ParseError]) {
     }
 }
 
-/// Links each 003 record of the tail (key, offset, in tail order) to its person's first
-/// block: (block, offset) pairs sorted by block, a block's records in tail order.
-fn link_tail(
-    blocks: &[BlockFacts],
-    by_key: &[(u32, u32)],
-    tail: Vec<(u32, u64)>,
-) -> Vec<(u32, u64)> {
-    // CPR writes the tail in the order of the blocks: then one walk along both finds every
-    // link. It gives up at a 003 of nobody, a tail out of block order, or a duplicate person
-    // (whose first block a forward walk may pass).
+/// The 003 links found by one walk along the tail and the blocks together, when the tail
+/// follows block order (as CPR writes it): (block, offset) pairs in tail order, each to the
+/// first block at or after the previous link with the record's PNR. `None` at a 003 of nobody
+/// or out of block order.
+fn links_in_order(blocks: &[BlockFacts], tail: &[(u32, u64)]) -> Option<Vec<(u32, u64)>> {
     let mut links = Vec::with_capacity(tail.len());
     let mut b = 0;
-    let in_order = tail.iter().all(|&(key, offset)| {
+    for &(key, offset) in tail {
         while blocks.get(b).is_some_and(|f| f.key != key) {
             b += 1;
         }
-        match blocks.get(b) {
-            Some(f) if !f.is_duplicate() => {
-                links.push((b as u32, offset));
-                true
-            }
-            _ => false,
-        }
-    });
-    if in_order {
-        return links;
+        blocks.get(b)?;
+        links.push((u32::try_from(b).ok()?, offset));
     }
-    // Otherwise one merge of the tail sorted by key with the blocks sorted by key; both sorts
-    // are stable, so a block's records stay in tail order.
-    links.clear();
-    let tail = sort_by_first(tail);
+    Some(links)
+}
+
+/// The 003 links by one merge of the tail sorted by key (stably: tail order within a key)
+/// with the blocks sorted by key: each record to its person's first block; (block, offset)
+/// pairs sorted by block, a block's records in tail order.
+fn links_by_key(by_key: &[(u32, u32)], tail_by_key: &[(u32, u64)]) -> Vec<(u32, u64)> {
+    let mut links = Vec::with_capacity(tail_by_key.len());
     let mut k = 0;
-    for &(key, offset) in &tail {
+    for &(key, offset) in tail_by_key {
         while by_key.get(k).is_some_and(|&(bk, _)| bk < key) {
             k += 1;
         }
@@ -1507,6 +1520,28 @@ fn link_tail(
         }
     }
     sort_by_first(links)
+}
+
+/// Concatenates the pieces' vectors in parallel; `fix` adjusts each element by its piece's
+/// number (indexes into concatenated arrays).
+fn concat<T: Copy + Default + Send + Sync>(
+    parts: &[&[T]],
+    fix: impl Fn(usize, T) -> T + Sync,
+) -> Vec<T> {
+    let mut out = vec![T::default(); parts.iter().map(|p| p.len()).sum()];
+    let mut rest: &mut [T] = &mut out;
+    let mut jobs = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
+        jobs.push((i, head, *part));
+        rest = tail;
+    }
+    jobs.into_par_iter().for_each(|(i, dst, src)| {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = fix(i, s);
+        }
+    });
+    out
 }
 
 /// Sorts pairs by their first member, stably (pairs equal in it keep their order): counting
