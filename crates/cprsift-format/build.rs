@@ -106,6 +106,23 @@ fn main() {
                 )
             })
             .collect();
+        // The same checks as straight-line code, one function per layout: constant offsets and
+        // kinds, no loop, no dispatch on the kind (the reader's hot path).
+        let mut quick = format!("fn {}_QUICK(b: &[u8]) -> bool {{\n", ident);
+        for r in rows.iter().filter(|r| r.ty != "A" && r.start > 1) {
+            let (start, end) = (r.start - 1, r.end);
+            let test = match r.ty.as_str() {
+                "N" | "TS12" => "numeric",
+                _ => "date",
+            };
+            writeln!(
+                quick,
+                "    if b.len() < {end} {{\n        return crate::read::quick::rest_blank(b, {start});\n    }}\n    if !crate::read::quick::{test}::<{start}, {end}>(b) {{\n        return false;\n    }}"
+            )
+            .unwrap();
+        }
+        quick.push_str("    true\n}\n");
+        writeln!(out, "#[allow(non_snake_case, unused_variables)]\n{quick}").unwrap();
         let mut consts = String::new();
         for (i, r) in rows.iter().enumerate() {
             let marker = rows
@@ -145,7 +162,7 @@ fn main() {
         .unwrap();
         writeln!(
             out,
-            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n    checks: &{ident}_CHECKS,\n}};\n",
+            "/// Layout of record {record_type:03}, variant {variant}.\npub static {ident}: Layout = Layout {{\n    record_type: RecordType({record_type}),\n    variant: Variant::{},\n    name: {:?},\n    len: {},\n    fields: &{ident}_FIELDS,\n    checked: &{ident}_CHECKED,\n    checks: &{ident}_CHECKS,\n    quick: QuickTest({ident}_QUICK),\n}};\n",
             variant_ident(variant),
             rows[0].name,
             rows[0].record_length,

@@ -144,9 +144,15 @@ fn lines(input: &[u8]) -> Vec<(usize, Vec<u8>)> {
 }
 
 /// The records 999 TAELLER counts in a line-framed input, by the rule itself (SEMANTICS.md
-/// §6): every line but those whose type is 000, 999 or 910, wherever they stand.
+/// §6): every line before the last 999 but those whose type is 000, 999 or 910, wherever they
+/// stand (after the 999 only 910 records may follow, and nothing there is counted).
 pub fn taeller_count(input: &[u8]) -> u64 {
-    lines(input)
+    let lines = lines(input);
+    let end = lines
+        .iter()
+        .rposition(|(_, l)| l.get(..3) == Some(b"999"))
+        .unwrap_or(lines.len());
+    lines[..end]
         .iter()
         .filter(|(_, l)| !matches!(l.get(..3), Some(b"000" | b"999" | b"910")))
         .count() as u64
