@@ -8,7 +8,7 @@
 #![allow(missing_docs)]
 
 use cprsift_benches::{count_lines, DataSet};
-use cprsift_format::{CheckedExtract, ContentId, Extract, ExtractOptions};
+use cprsift_format::{CheckedExtract, ContentId, ExtractOptions};
 use cprsift_io::MappedFile;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -43,20 +43,6 @@ fn parse(c: &mut Criterion) {
     });
     group.bench_function("content_id", |b| b.iter(|| ContentId::of(bytes)));
 
-    // The old validation, still used by the replica and the engine until they move to the
-    // reader.
-    let report = Extract::open(bytes, ExtractOptions::default())
-        .expect("valid")
-        .check();
-    assert!(report.is_valid(), "{:?}", report.errors);
-    group.bench_function("extract_check_old", |b| {
-        b.iter(|| {
-            Extract::open(bytes, ExtractOptions::default())
-                .expect("valid")
-                .check()
-                .persons
-        })
-    });
     group.finish();
 }
 

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use cprsift_benches::count_lines;
-use cprsift_format::{CheckedExtract, ContentId, Extract, ExtractOptions};
+use cprsift_format::{CheckedExtract, ContentId, ExtractOptions};
 use cprsift_io::MappedFile;
 
 fn main() {
@@ -22,14 +22,8 @@ fn main() {
     let map = MappedFile::open(std::path::Path::new(&path)).expect("mapping the file");
     let bytes: &[u8] = &map;
     let options = ExtractOptions::default();
-    let mut best = [Duration::MAX; 5];
-    let names = [
-        "memchr_line_count",
-        "read",
-        "read_unhashed",
-        "content_id",
-        "extract_check_old",
-    ];
+    let mut best = [Duration::MAX; 4];
+    let names = ["memchr_line_count", "read", "read_unhashed", "content_id"];
     for _ in 0..runs {
         let mut time = |i: usize, f: &dyn Fn() -> usize| {
             if only.as_deref().is_some_and(|o| o != names[i]) {
@@ -43,11 +37,6 @@ fn main() {
         time(1, &|| CheckedExtract::read(bytes, options).len());
         time(2, &|| CheckedExtract::read_unhashed(bytes, options).len());
         time(3, &|| ContentId::of(bytes).as_bytes()[0] as usize);
-        // The old validation, while the replica and the engine still use it.
-        time(4, &|| match Extract::open(bytes, options) {
-            Ok(extract) => extract.check().persons as usize,
-            Err(_) => 0,
-        });
     }
     let gib = bytes.len() as f64 / (1u64 << 30) as f64;
     for (name, t) in names.iter().zip(best).filter(|(_, t)| *t < Duration::MAX) {

@@ -81,8 +81,9 @@ fn delivered(persons: &[Person], before: &HashMap<Pnr, u16>, subs: &[Subscriber]
         .map(|(id, expected)| {
             let got = read_delivered(&dir.path().join(&id).join(&name));
             assert_eq!(got, expected.unwrap(), "subscriber {id}");
+            let report = cprsift_format::check(&got, ExtractOptions::default());
+            assert!(report.is_valid(), "{:?}", report.errors);
             let e = Extract::open(&got, ExtractOptions::default()).unwrap();
-            assert!(e.check().is_valid(), "{:?}", e.check().errors);
             e.blocks().map(|b| b.unwrap().pnr()).collect()
         })
         .collect()

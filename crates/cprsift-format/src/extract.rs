@@ -6,7 +6,7 @@ use std::ops::Range;
 use chrono::NaiveDate;
 use memchr::{memchr_iter, memrchr};
 
-use crate::error::{ErrorCategory, ParseError, Position};
+use crate::error::{ErrorCategory, ParseError};
 use crate::framing::{frame_at, line_at, skip_separators, Framed, Framing, FramingReport};
 use crate::layout::fields::{r000, r001, r002, r999};
 use crate::{Pnr, Record, RecordType};
@@ -49,7 +49,7 @@ impl<'a> Extract<'a> {
     /// 999 record and the 910 records after it. Errors here are the ones that make the file
     /// unreadable as a whole (no 000, no 999, a record after 999, a framing error in
     /// concatenated framing, a start or end record with bad fields). The blocks themselves are
-    /// read lazily ([`Extract::blocks`]) and validated by [`Extract::check`].
+    /// read lazily ([`Extract::blocks`]) and validated by [`crate::CheckedExtract::read`].
     pub fn open(input: &'a [u8], options: ExtractOptions) -> Result<Extract<'a>, ParseError> {
         let framing = Framing::detect(input);
         let extract = Self::frame(input, framing, options)?;
@@ -290,31 +290,6 @@ impl<'a> Extract<'a> {
     pub fn locate(&self, error: ParseError) -> ParseError {
         let n = Self::ordinals_before(self.input, error.position.offset as usize) + 1;
         error.located(n, self.framing)
-    }
-
-    /// Fills in lines for many errors in one pass over the input.
-    pub(crate) fn locate_all(&self, errors: &mut [ParseError]) {
-        errors.sort_by_key(|e| e.position.offset);
-        match self.framing {
-            Framing::Lines => {
-                let (mut at, mut lines) = (0usize, 0u64);
-                for e in errors.iter_mut() {
-                    let offset = (e.position.offset as usize).min(self.input.len());
-                    lines += memchr_iter(b'\n', &self.input[at..offset]).count() as u64;
-                    at = offset;
-                    e.position = Position {
-                        offset: e.position.offset,
-                        line: lines + 1,
-                        lines: true,
-                    };
-                }
-            }
-            Framing::Concatenated => {
-                for e in errors.iter_mut() {
-                    *e = self.locate(e.clone());
-                }
-            }
-        }
     }
 
     /// The input bytes.

@@ -10,7 +10,10 @@
 //! - [`framing`]: finding records in the bytes (LF, CRLF, trimmed lines, 0x1A, concatenated);
 //! - [`Record`] and [`FieldValue`]: zero-copy typed access to fields;
 //! - [`Extract`] and [`PersonBlock`]: the file's structure (000, 997, person blocks, 003 tail,
-//!   999, 910) and its validation ([`Extract::check`]);
+//!   999, 910);
+//! - [`CheckedExtract`]: the single-pass reader every consumer shares: validation, per-block
+//!   facts, the content identity, the [`CheckReport`]; [`Header`]: what a delivery needs of the
+//!   000 record;
 //! - [`Pnr`] and [`date`]: personal numbers and the three date forms.
 
 mod content_id;

@@ -158,7 +158,7 @@ fn same_bytes_with_one_or_two_threads() {
 fn check_index_against_export(dir: &std::path::Path, export: &[u8]) {
     let replica = Replica::open(dir).unwrap();
     let extract = Extract::open(export, ExtractOptions::default()).unwrap();
-    let report = extract.check();
+    let report = cprsift_format::check(export, ExtractOptions::default());
     assert!(
         report.is_valid(),
         "export invalid: {:?}",
