@@ -36,7 +36,7 @@ pub enum NightlyError {
         error: ParseError,
     },
     /// The extract has errors (strict mode): nothing was delivered.
-    #[error("{}: invalid extract, {count} errors, nothing was delivered; the first: {}", path.display(), First(errors))]
+    #[error("{}: invalid extract, {count} error(s), nothing was delivered; the first: {}", path.display(), First(errors))]
     Invalid {
         /// The extract.
         path: PathBuf,

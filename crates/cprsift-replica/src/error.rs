@@ -35,7 +35,7 @@ pub enum ReplicaError {
         error: Box<ParseError>,
     },
     /// The extract has errors (strict mode): nothing was stored.
-    #[error("{}: invalid extract, {count} errors; the first: {}", path.display(), InvalidList(errors))]
+    #[error("{}: invalid extract, {count} error(s); the first: {}", path.display(), InvalidList(errors))]
     Invalid {
         /// The extract file.
         path: PathBuf,
