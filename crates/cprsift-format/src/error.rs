@@ -132,6 +132,19 @@ impl ParseError {
     }
 }
 
+/// Shows the first of a list of errors, or says none was recorded: how a refusal that lists
+/// an extract's errors names the first.
+pub struct FirstError<'e>(pub &'e [ParseError]);
+
+impl fmt::Display for FirstError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.first() {
+            Some(e) => write!(f, "{e}"),
+            None => f.write_str("(not recorded)"),
+        }
+    }
+}
+
 struct InFile<'e> {
     error: &'e ParseError,
     path: &'e Path,

@@ -4,13 +4,12 @@
 //! an unknown subscriber, an apply that failed after a complete delivery) has its own
 //! variants.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
 use cprsift_engine::{DailyManifest, EngineError};
 use cprsift_errors::{mask_personal_numbers, Categorized, Category};
-use cprsift_format::ParseError;
+use cprsift_format::{FirstError, ParseError};
 use cprsift_replica::ReplicaError;
 use cprsift_subscriptions::SubscriptionError;
 
@@ -36,7 +35,7 @@ pub enum NightlyError {
         error: ParseError,
     },
     /// The extract has errors (strict mode): nothing was delivered.
-    #[error("{}: invalid extract, {count} error(s), nothing was delivered; the first: {}", path.display(), First(errors))]
+    #[error("{}: invalid extract, {count} error(s), nothing was delivered; the first: {}", path.display(), FirstError(errors))]
     Invalid {
         /// The extract.
         path: PathBuf,
@@ -102,18 +101,6 @@ pub enum NightlyError {
     /// The subscriber registry failed (loading it, committing PNR moves).
     #[error(transparent)]
     Subscriptions(#[from] SubscriptionError),
-}
-
-/// Shows the first error of a list.
-struct First<'a>(&'a [ParseError]);
-
-impl fmt::Display for First<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.first() {
-            Some(e) => write!(f, "{e}"),
-            None => write!(f, "(not recorded)"),
-        }
-    }
 }
 
 impl NightlyError {

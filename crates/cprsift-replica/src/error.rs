@@ -1,13 +1,12 @@
 //! What can go wrong with a replica, as data: every variant names the file or directory it
 //! concerns, and input errors carry the format crate's [`ParseError`] with its position.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use cprsift_errors::{Categorized, Category};
-use cprsift_format::ParseError;
+use cprsift_format::{FirstError, ParseError};
 
 use crate::sequence::Difference;
 
@@ -35,7 +34,7 @@ pub enum ReplicaError {
         error: Box<ParseError>,
     },
     /// The extract has errors (strict mode): nothing was stored.
-    #[error("{}: invalid extract, {count} error(s); the first: {}", path.display(), InvalidList(errors))]
+    #[error("{}: invalid extract, {count} error(s); the first: {}", path.display(), FirstError(errors))]
     Invalid {
         /// The extract file.
         path: PathBuf,
@@ -149,18 +148,6 @@ pub enum ReplicaError {
 /// A job number as text (six ASCII digits, checked where it was read).
 fn digits(opgavenr: &[u8; 6]) -> String {
     String::from_utf8_lossy(opgavenr).into_owned()
-}
-
-/// Shows the first error of a list (the count is shown beside it).
-struct InvalidList<'a>(&'a [ParseError]);
-
-impl fmt::Display for InvalidList<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.first() {
-            Some(e) => write!(f, "{e}"),
-            None => write!(f, "(not recorded)"),
-        }
-    }
 }
 
 impl ReplicaError {
