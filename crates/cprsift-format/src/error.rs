@@ -9,10 +9,6 @@ use serde::Serialize;
 
 use crate::{Pnr, RecordType};
 
-/// The input categories' transitional local name; the categories themselves are the project's
-/// one table, [`cprsift_errors::Category`].
-pub use cprsift_errors::Category as ErrorCategory;
-
 /// Whether a finding stops the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,7 +37,7 @@ pub struct Position {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ParseError {
     /// The stable category.
-    pub category: ErrorCategory,
+    pub category: Category,
     /// Error or warning.
     pub severity: Severity,
     /// Where the record starts.
@@ -79,7 +75,7 @@ fn serialize_person<S: serde::Serializer>(v: &Option<Pnr>, s: S) -> Result<S::Ok
 impl ParseError {
     /// A new error at byte `offset`; the line is filled in by the extract before it is
     /// returned to callers.
-    pub fn new(category: ErrorCategory, offset: usize, detail: impl Into<String>) -> ParseError {
+    pub fn new(category: Category, offset: usize, detail: impl Into<String>) -> ParseError {
         ParseError {
             category,
             severity: Severity::Error,

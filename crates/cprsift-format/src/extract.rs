@@ -6,10 +6,11 @@ use std::ops::Range;
 use chrono::NaiveDate;
 use memchr::{memchr_iter, memrchr};
 
-use crate::error::{ErrorCategory, ParseError};
+use crate::error::ParseError;
 use crate::framing::{frame_at, line_at, skip_separators, Framed, Framing, FramingReport};
 use crate::layout::fields::{r000, r001, r002, r999};
 use crate::{Pnr, Record, RecordType};
+use cprsift_errors::Category;
 
 /// Reading options.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,7 +68,7 @@ impl<'a> Extract<'a> {
         options: ExtractOptions,
     ) -> Result<Self, ParseError> {
         let missing_000 = |detail: &str| {
-            ParseError::new(ErrorCategory::Missing000, 0, detail.to_string()).located(1, framing)
+            ParseError::new(Category::Missing000, 0, detail.to_string()).located(1, framing)
         };
         let first = step(input, 0, framing).ok_or_else(|| missing_000("the file is empty"))?;
         let start = match first.record {
@@ -106,7 +107,7 @@ impl<'a> Extract<'a> {
             }
             None => {
                 return Err(ParseError::new(
-                    ErrorCategory::Missing999,
+                    Category::Missing999,
                     end_pos,
                     "the file has no 999 end record",
                 )
@@ -145,7 +146,7 @@ impl<'a> Extract<'a> {
                 let offset = framed.record.as_ref().map_or(pos, |r| r.offset());
                 return Some(
                     ParseError::new(
-                        ErrorCategory::Misplaced000,
+                        Category::Misplaced000,
                         offset,
                         "a 000 start record must come first",
                     )
@@ -202,7 +203,7 @@ impl<'a> Extract<'a> {
             let rt = type_of(bytes);
             if after_end && rt != Some(RecordType::INPUT_ERROR) && !bytes.is_empty() {
                 return ParseError::new(
-                    ErrorCategory::RecordAfter999,
+                    Category::RecordAfter999,
                     pos,
                     "only 910 error records may follow the 999 end record",
                 )
@@ -214,7 +215,7 @@ impl<'a> Extract<'a> {
             line += 1;
         }
         ParseError::new(
-            ErrorCategory::Missing999,
+            Category::Missing999,
             input.len(),
             "the file has no 999 end record",
         )
@@ -240,7 +241,7 @@ impl<'a> Extract<'a> {
                         let r = f.record.map_err(|e| e.located(n, Framing::Concatenated))?;
                         if r.record_type() != Some(RecordType::INPUT_ERROR) {
                             return Err(ParseError::new(
-                                ErrorCategory::RecordAfter999,
+                                Category::RecordAfter999,
                                 r.offset(),
                                 "only 910 error records may follow the 999 end record",
                             )
@@ -260,7 +261,7 @@ impl<'a> Extract<'a> {
             ordinal += 1;
         }
         Err(ParseError::new(
-            ErrorCategory::Missing999,
+            Category::Missing999,
             input.len(),
             "the file has no 999 end record",
         )
@@ -689,7 +690,7 @@ impl<'a> Iterator for Blocks<'a> {
 /// The error of a line too short to hold a record type (line framing).
 pub(crate) fn short_line(pos: usize, len: usize) -> ParseError {
     ParseError::new(
-        ErrorCategory::TruncatedRecord,
+        Category::TruncatedRecord,
         pos,
         format!("a line of {len} bytes is too short to hold a record type"),
     )
@@ -709,22 +710,19 @@ pub(crate) fn continues_block(framing: Framing, rt: Option<RecordType>) -> bool 
 /// which starts a group of records.
 pub(crate) fn lone_stray(rt: Option<RecordType>, start: usize) -> Option<ParseError> {
     let (category, detail) = match rt {
-        Some(RecordType::START) => (
-            ErrorCategory::Misplaced000,
-            "a 000 start record must come first",
-        ),
+        Some(RecordType::START) => (Category::Misplaced000, "a 000 start record must come first"),
         Some(RecordType::END) => (
-            ErrorCategory::RecordAfter999,
+            Category::RecordAfter999,
             "records follow this 999 end record; only 910 error records may",
         ),
         Some(rt) if rt.is_known() && !rt.is_person_record() => (
-            ErrorCategory::MisplacedRecord,
+            Category::MisplacedRecord,
             "this record type belongs before the person blocks (997), after them (003) or \
              after the 999 end record (910)",
         ),
         Some(rt) if rt.is_known() => return None,
         _ => (
-            ErrorCategory::UnknownRecordType,
+            Category::UnknownRecordType,
             "record type not defined by the specification, outside a person block",
         ),
     };
@@ -740,7 +738,7 @@ pub(crate) fn group_person(
 ) -> Result<Pnr, ParseError> {
     let Some(pnr) = Pnr::from_digits(key) else {
         return Err(ParseError::new(
-            ErrorCategory::BadPnr,
+            Category::BadPnr,
             start,
             "positions 4-13 of a person record must hold a 10-digit personal number",
         )
@@ -749,7 +747,7 @@ pub(crate) fn group_person(
     };
     if first != Some(RecordType::PERSON) {
         return Err(ParseError::new(
-            ErrorCategory::MisplacedRecord,
+            Category::MisplacedRecord,
             start,
             "a person block must start with its 001 record",
         )
@@ -923,7 +921,7 @@ impl<'a> Iterator for BlockRecords<'a> {
 /// The warning for an undefined record type inside a person block.
 pub(crate) fn unknown_carried(r: &Record<'_>, line: Option<u64>, framing: Framing) -> ParseError {
     ParseError::new(
-        ErrorCategory::UnknownRecordType,
+        Category::UnknownRecordType,
         r.offset(),
         "record type not defined by the specification; carried through verbatim",
     )

@@ -8,9 +8,10 @@
 use memchr::memchr;
 use serde::Serialize;
 
-use crate::error::{ErrorCategory, ParseError};
+use crate::error::ParseError;
 use crate::record::{Record, RecordKind};
 use crate::{Layout, RecordType};
+use cprsift_errors::Category;
 
 /// DOS end-of-file byte some CPR files end with.
 pub const EOF_MARKER: u8 = 0x1A;
@@ -151,7 +152,7 @@ pub(crate) fn classify_line<'a>(
     let Some(rt) = RecordType::from_bytes(line).filter(|_| line.len() >= 3) else {
         return if line.len() < 3 {
             Err(ParseError::new(
-                ErrorCategory::TruncatedRecord,
+                Category::TruncatedRecord,
                 pos,
                 format!(
                     "a line of {} bytes is too short to hold a record type",
@@ -179,7 +180,7 @@ pub(crate) fn classify_line<'a>(
     }
     let longest = layouts[layouts.len() - 1].len;
     Err(ParseError::new(
-        ErrorCategory::LineTooLong,
+        Category::LineTooLong,
         pos,
         format!(
             "the line has {} bytes; record {rt} has {longest} and the extra bytes are not blank",
@@ -233,7 +234,7 @@ fn frame_fixed<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> O
     let Some(rt) = RecordType::from_bytes(rest).filter(|_| rest.len() >= 3) else {
         if rest.len() < 3 {
             return fatal(ParseError::new(
-                ErrorCategory::TruncatedRecord,
+                Category::TruncatedRecord,
                 pos,
                 format!("{} bytes left, too few for a record type", rest.len()),
             ));
@@ -251,7 +252,7 @@ fn frame_fixed<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> O
     let Some(mut layout) = chosen else {
         return fatal(
             ParseError::new(
-                ErrorCategory::TruncatedRecord,
+                Category::TruncatedRecord,
                 pos,
                 format!(
                     "record {rt} needs {} bytes, only {} are left",
@@ -282,7 +283,7 @@ fn frame_fixed<'a>(input: &'a [u8], pos: usize, report: &mut FramingReport) -> O
 
 fn unknown_fixed(pos: usize, rt: Option<RecordType>) -> ParseError {
     ParseError::new(
-        ErrorCategory::UnknownRecordType,
+        Category::UnknownRecordType,
         pos,
         "record type not defined by the specification; without line terminators its length \
          is unknown, so reading cannot go on",

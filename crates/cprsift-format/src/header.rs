@@ -5,8 +5,9 @@
 
 use chrono::NaiveDate;
 
-use crate::error::{ErrorCategory, ParseError};
+use crate::error::ParseError;
 use crate::{CheckedExtract, Extract, RecordType};
+use cprsift_errors::Category;
 
 /// The 000 record's identity fields, as a delivery or an apply needs them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,14 +41,14 @@ impl Header {
         };
         let proddto = extract.proddto().ok_or_else(|| {
             error(
-                ErrorCategory::BadDate,
+                Category::BadDate,
                 "PRODDTO",
                 "the start record has no production date; every delivery and the replica need it",
             )
         })?;
         let opgavenr = opgavenr_from(extract.opgavenr()).ok_or_else(|| {
             error(
-                ErrorCategory::BadNumeric,
+                Category::BadNumeric,
                 "OPGAVENR",
                 "the start record's job number must be 6 digits: file names and the replica hold it",
             )
@@ -76,11 +77,7 @@ impl CheckedExtract<'_> {
                 let mut errors = self.report().errors.clone();
                 self.locate(&mut errors);
                 Err(errors.into_iter().next().unwrap_or_else(|| {
-                    ParseError::new(
-                        ErrorCategory::Missing000,
-                        0,
-                        "the file has no readable frame",
-                    )
+                    ParseError::new(Category::Missing000, 0, "the file has no readable frame")
                 }))
             }
         }

@@ -18,7 +18,7 @@ use memchr::memchr;
 use rayon::prelude::*;
 
 use crate::content_id::ContentId;
-use crate::error::{ErrorCategory, ParseError, Severity};
+use crate::error::{ParseError, Severity};
 use crate::extract::{block_key, group_person, lone_stray, short_line, unknown_carried};
 use crate::framing::{classify_line, frame_at, skip_separators, Framed, EOF_MARKER};
 use crate::layout::fields::{r001, r002, r099};
@@ -27,6 +27,7 @@ use crate::{
     CheckReport, EventCode, Extract, ExtractOptions, FieldKind, Framing, FramingReport, Layout,
     PersonBlock, Pnr, Record, RecordKind, RecordType,
 };
+use cprsift_errors::Category;
 
 /// What the reader keeps of one person block: 40 bytes, so a national extract's 10.5 million
 /// blocks cost about 420 MB. Read it through [`CheckedExtract`] (its accessors give the block's
@@ -1165,7 +1166,7 @@ impl<'a> CheckedExtract<'a> {
                 error_count += 1;
                 errors.push(
                     ParseError::new(
-                        ErrorCategory::CounterMismatch,
+                        Category::CounterMismatch,
                         extract.end_record().offset(),
                         format!(
                             "TAELLER says {}, the file has {} records besides 000, 999 and 910",
@@ -1573,7 +1574,7 @@ fn sort_by_first<T: Copy + Default>(pairs: Vec<(u32, T)>) -> Vec<(u32, T)> {
 /// The error of the second and later blocks of a person.
 fn duplicate_error(offset: usize, pnr: Pnr) -> ParseError {
     ParseError::new(
-        ErrorCategory::DuplicatePerson,
+        Category::DuplicatePerson,
         offset,
         "this person already had a block earlier in the file",
     )

@@ -1,8 +1,9 @@
 //! One record: a view of its bytes and its layout.
 
-use crate::error::{ErrorCategory, ParseError};
+use crate::error::ParseError;
 use crate::field::field_of;
 use crate::{Field, FieldKind, FieldValue, Layout, Pnr, RecordType};
+use cprsift_errors::Category;
 
 /// Whether the specification defines the record's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,8 +122,8 @@ impl<'a> Record<'a> {
             let value = self.field(field);
             if !value.check(field.kind) {
                 let category = match field.kind {
-                    FieldKind::Numeric => ErrorCategory::BadNumeric,
-                    _ => ErrorCategory::BadDate,
+                    FieldKind::Numeric => Category::BadNumeric,
+                    _ => Category::BadDate,
                 };
                 let found = String::from_utf8_lossy(&value.present()[..value.present().len()]);
                 return Err(ParseError::new(

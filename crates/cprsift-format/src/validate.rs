@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{ErrorCategory, ParseError};
+use crate::error::ParseError;
 use crate::{ExtractOptions, Framing, FramingReport, Record, RecordType};
+use cprsift_errors::Category;
 
 /// How many errors (and warnings) a report keeps in detail; the rest are only counted.
 pub const ERROR_DETAIL_LIMIT: usize = 100;
@@ -85,12 +86,9 @@ impl CheckReport {
 pub(crate) fn is_uncounted_stray(e: &ParseError) -> bool {
     matches!(
         (e.category, e.record_type),
-        (ErrorCategory::Misplaced000, Some(RecordType::START))
-            | (ErrorCategory::RecordAfter999, Some(RecordType::END))
-            | (
-                ErrorCategory::MisplacedRecord,
-                Some(RecordType::INPUT_ERROR)
-            )
+        (Category::Misplaced000, Some(RecordType::START))
+            | (Category::RecordAfter999, Some(RecordType::END))
+            | (Category::MisplacedRecord, Some(RecordType::INPUT_ERROR))
     )
 }
 
@@ -99,7 +97,7 @@ pub(crate) fn is_uncounted_stray(e: &ParseError) -> bool {
 /// engine's lenient mode).
 pub fn tail_pnr_error(record: &Record<'_>) -> ParseError {
     ParseError::new(
-        ErrorCategory::BadPnr,
+        Category::BadPnr,
         record.offset(),
         "positions 4-13 of a 003 record must hold a 10-digit personal number",
     )

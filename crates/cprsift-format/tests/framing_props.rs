@@ -6,12 +6,13 @@
 mod oracle;
 
 use chrono::NaiveDate;
+use cprsift_errors::Category;
 use cprsift_format::framing::{frame_at, Framing, FramingReport};
 use cprsift_format::layout::{fields, ALL, R000, R001, R003, R099, R999};
 use cprsift_format::write::{RecordBuilder, Terminator};
 use cprsift_format::{
-    check, BlockEvent, CheckedExtract, ErrorCategory, ErrorSite, EventCode, Extract,
-    ExtractOptions, FieldKind, Layout, PersonBlock, RecordType,
+    check, BlockEvent, CheckedExtract, ErrorSite, EventCode, Extract, ExtractOptions, FieldKind,
+    Layout, PersonBlock, RecordType,
 };
 use proptest::prelude::*;
 
@@ -172,7 +173,7 @@ proptest! {
         match oracle::start_error(&input) {
             Some(category) => prop_assert_eq!(first, Some(category)),
             // A 000 among the blocks is misplaced too, but the start record is not missing.
-            None => prop_assert_ne!(first, Some(ErrorCategory::Missing000)),
+            None => prop_assert_ne!(first, Some(Category::Missing000)),
         }
     }
 }
@@ -571,7 +572,7 @@ fn reader_agrees(input: &[u8], options: ExtractOptions) -> Result<(), TestCaseEr
         if let Some(own) = own {
             let own_first = errors
                 .iter()
-                .find(|e| e.category != ErrorCategory::DuplicatePerson);
+                .find(|e| e.category != Category::DuplicatePerson);
             prop_assert_eq!(
                 own_first.map(|e| (&e.detail, e.position.offset)),
                 Some((&own.detail, own.position.offset))

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use cprsift_errors::Category;
 use cprsift_format::{
-    CheckedExtract, ContentId, ErrorCategory, ExtractOptions, Header, ParseError, RecordType,
-    ERROR_DETAIL_LIMIT,
+    CheckedExtract, ContentId, ExtractOptions, Header, ParseError, RecordType, ERROR_DETAIL_LIMIT,
 };
 use cprsift_io::generations::Writer;
 use cprsift_io::MappedFile;
@@ -247,7 +247,7 @@ fn blocks_to_apply(
                 if let Some(facts) = checked.blocks().get(i) {
                     own.push(
                         ParseError::new(
-                            ErrorCategory::DuplicatePerson,
+                            Category::DuplicatePerson,
                             facts.offset(),
                             "this person has another block in the file, which was not set aside",
                         )

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use cprsift_format::{CheckedExtract, ErrorCategory, Header, ParseError, RecordType};
+use cprsift_errors::Category;
+use cprsift_format::{CheckedExtract, Header, ParseError, RecordType};
 
 use crate::error::ReplicaError;
 use crate::index::{IndexEntry, Location};
@@ -113,11 +114,7 @@ pub(crate) fn header_of(checked: &CheckedExtract<'_>, path: &Path) -> Result<Hea
             let mut errors = checked.report().errors.clone();
             checked.locate(&mut errors);
             Err(input(errors.into_iter().next().unwrap_or_else(|| {
-                ParseError::new(
-                    ErrorCategory::Missing000,
-                    0,
-                    "the file has no readable frame",
-                )
+                ParseError::new(Category::Missing000, 0, "the file has no readable frame")
             })))
         }
     }

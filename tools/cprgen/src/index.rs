@@ -71,7 +71,7 @@ impl<'a> FullIndex<'a> {
         all.par_sort_unstable_by_key(|e| e.0);
         if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
             let e = ParseError::new(
-                cprsift_format::ErrorCategory::DuplicatePerson,
+                cprsift_errors::Category::DuplicatePerson,
                 w[1].1 as usize,
                 format!("person {} has two blocks", Pnr::from_key(w[1].0).masked()),
             );

@@ -2,8 +2,9 @@
 //! a linear search of the table and checks fields character by character. The fast reader in
 //! `cprsift_format::framing` must agree with it on every input, errors included.
 
+use cprsift_errors::Category;
 use cprsift_format::layout::ALL;
-use cprsift_format::{ErrorCategory, FieldKind, Layout};
+use cprsift_format::{FieldKind, Layout};
 
 /// What the reader yields at one position: a record (its canonical padded bytes and the first
 /// field that fails its check) or the category of a framing error.
@@ -12,11 +13,11 @@ pub enum Item {
     Record {
         offset: usize,
         padded: Vec<u8>,
-        bad_field: Option<(&'static str, ErrorCategory)>,
+        bad_field: Option<(&'static str, Category)>,
     },
     Error {
         offset: usize,
-        category: ErrorCategory,
+        category: Category,
     },
 }
 
@@ -73,9 +74,9 @@ fn record(offset: usize, layout: &'static Layout, content: &[u8]) -> Item {
         .find(|f| !field_ok(f.kind, &padded[f.start..f.end()]))
         .map(|f| {
             let category = if f.kind == FieldKind::Numeric {
-                ErrorCategory::BadNumeric
+                Category::BadNumeric
             } else {
-                ErrorCategory::BadDate
+                Category::BadDate
             };
             (f.name, category)
         });
@@ -161,13 +162,13 @@ pub fn taeller_count(input: &[u8]) -> u64 {
 /// What a line-framed input says of its start record: `None` when the first line is a 000,
 /// `misplaced-000` when a later line is, `missing-000` when none is. (`None` too when the first
 /// line cannot be read as a record: that line's own framing error comes first.)
-pub fn start_error(input: &[u8]) -> Option<ErrorCategory> {
+pub fn start_error(input: &[u8]) -> Option<Category> {
     let is_000 = |l: &[u8]| l.get(..3) == Some(b"000");
     match read_lines(input).first() {
         Some(Item::Record { padded, .. }) if is_000(padded) => None,
         Some(Item::Error { .. }) => None,
-        _ if lines(input).iter().any(|(_, l)| is_000(l)) => Some(ErrorCategory::Misplaced000),
-        _ => Some(ErrorCategory::Missing000),
+        _ if lines(input).iter().any(|(_, l)| is_000(l)) => Some(Category::Misplaced000),
+        _ => Some(Category::Missing000),
     }
 }
 
@@ -177,7 +178,7 @@ fn read_lines(input: &[u8]) -> Vec<Item> {
         if line.len() < 3 {
             items.push(Item::Error {
                 offset,
-                category: ErrorCategory::TruncatedRecord,
+                category: Category::TruncatedRecord,
             });
             continue;
         }
@@ -193,7 +194,7 @@ fn read_lines(input: &[u8]) -> Vec<Item> {
             Some(l) => items.push(record(offset, l, &line[..line.len().min(l.len)])),
             None => items.push(Item::Error {
                 offset,
-                category: ErrorCategory::LineTooLong,
+                category: Category::LineTooLong,
             }),
         }
     }
@@ -215,7 +216,7 @@ fn read_concatenated(input: &[u8]) -> Vec<Item> {
         if rest.len() < 3 {
             items.push(Item::Error {
                 offset: pos,
-                category: ErrorCategory::TruncatedRecord,
+                category: Category::TruncatedRecord,
             });
             return items;
         }
@@ -223,7 +224,7 @@ fn read_concatenated(input: &[u8]) -> Vec<Item> {
         if !digits_ok(&rest[..3]) || layouts.is_empty() {
             items.push(Item::Error {
                 offset: pos,
-                category: ErrorCategory::UnknownRecordType,
+                category: Category::UnknownRecordType,
             });
             return items;
         }
@@ -238,7 +239,7 @@ fn read_concatenated(input: &[u8]) -> Vec<Item> {
         let Some(chosen) = fits.iter().find(|l| followed(l)).or(fits.first()) else {
             items.push(Item::Error {
                 offset: pos,
-                category: ErrorCategory::TruncatedRecord,
+                category: Category::TruncatedRecord,
             });
             return items;
         };
