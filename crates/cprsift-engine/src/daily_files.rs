@@ -95,7 +95,7 @@ pub(crate) fn end_record(sortfelt: &[u8], taeller: u64) -> RecordBuilder {
     b
 }
 
-/// `D<YYMMDD>.L<OPGAVENR>` (SEMANTICS.md §3).
+/// `D<YYMMDD>.L<OPGAVENR>` (docs/rules.md §3).
 pub fn daily_file_name(proddto: NaiveDate, opgavenr: &str) -> String {
     format!("D{}.L{opgavenr}", proddto.format("%y%m%d"))
 }

@@ -28,7 +28,7 @@ impl PriorState for HashMap<Pnr, u16> {
     }
 }
 
-/// How the daily filters read the day (SEMANTICS.md §2 switches).
+/// How the daily filters read the day (docs/rules.md §2 switches).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MatchOptions {
     /// Switch `after-only`: the municipality filter looks only at today's 002 KOMKOD, not at

@@ -1,4 +1,4 @@
-//! Initial loads (SEMANTICS.md §4): one pass over the replica in ascending PNR order serves
+//! Initial loads (docs/rules.md §4): one pass over the replica in ascending PNR order serves
 //! every named subscriber. Each chosen person's stored block is followed by a 099 A45 record;
 //! after the last block of a shard come the shard's persons' 003 records in the same order.
 //! Shards of at most the configured size are each a complete file (000 ... 999). Memory is
@@ -31,7 +31,7 @@ use cprsift_io::Folder;
 /// Default shard size: 1 GiB.
 pub const DEFAULT_SHARD_SIZE: u64 = 1 << 30;
 
-/// Statuses of persons alive and registered (SEMANTICS.md §4): only they are chosen by age.
+/// Statuses of persons alive and registered (docs/rules.md §4): only they are chosen by age.
 const ALIVE_AND_REGISTERED: [u8; 4] = [1, 3, 5, 7];
 
 /// One person as a [`PersonSource`] gives it: what the initial load's filters read and the

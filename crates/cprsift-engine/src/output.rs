@@ -1,4 +1,4 @@
-//! Files that appear only whole (SEMANTICS.md §3, §7), written through `cprsift_io`'s one
+//! Files that appear only whole (docs/rules.md §3, §7), written through `cprsift_io`'s one
 //! atomic file (created exclusively under a fresh temporary name in its folder, mode 0600,
 //! never through a link, made durable, renamed over the target). What is the engine's own is
 //! here: an [`OutputFile`] hashes the bytes that reach the file and optionally zstd-compresses
@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::EngineError;
 
-/// Output framing and compression (SEMANTICS.md §3).
+/// Output framing and compression (docs/rules.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputOptions {
     /// Record terminator (switch `crlf | none`; default LF).
@@ -212,7 +212,7 @@ pub(crate) fn stage_whole(
     f.stage().map(|(_, staged)| staged)
 }
 
-/// The `.metadata` companion of a data file (SEMANTICS.md §3).
+/// The `.metadata` companion of a data file (docs/rules.md §3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileMetadata {
     /// The subscriber.

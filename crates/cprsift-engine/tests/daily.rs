@@ -1,4 +1,4 @@
-//! Daily delivery: one hand-built case per rule of SEMANTICS.md §2 and §3, the CPR office's
+//! Daily delivery: one hand-built case per rule of docs/rules.md §2 and §3, the CPR office's
 //! conformance extract, and byte-identical output with 1 and N threads.
 
 #![allow(clippy::unwrap_used)]

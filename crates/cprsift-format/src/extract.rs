@@ -16,7 +16,7 @@ use cprsift_errors::Category;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExtractOptions {
     /// Treat record types the specification does not define as errors even where they could
-    /// be carried (SEMANTICS.md §6, switch `strict-unknown`).
+    /// be carried (docs/rules.md §6, switch `strict-unknown`).
     pub strict_unknown: bool,
 }
 
@@ -129,7 +129,7 @@ impl<'a> Extract<'a> {
     }
 
     /// The first record is not a 000: when a 000 stands further on, the start record is
-    /// misplaced (SEMANTICS.md §6), not missing. Only called on that error path, so it may walk
+    /// misplaced (docs/rules.md §6), not missing. Only called on that error path, so it may walk
     /// the whole input.
     fn misplaced_start(input: &[u8], framing: Framing) -> Option<ParseError> {
         let mut pos = 0;

@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::date::Ts12;
 use crate::{Field, FieldKind, Layout, Record};
 
-/// The line terminator of written records (SEMANTICS.md §3: LF by default).
+/// The line terminator of written records (docs/rules.md §3: LF by default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Terminator {
     /// LF (the default).

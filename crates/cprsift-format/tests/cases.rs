@@ -41,7 +41,7 @@ fn every_category_is_reported_where_it_is() {
 }
 
 /// A 000, 999 or 910 record where it does not belong is one error, never also a counter
-/// mismatch: 999 TAELLER does not count those types wherever they stand (SEMANTICS.md §6).
+/// mismatch: 999 TAELLER does not count those types wherever they stand (docs/rules.md §6).
 #[test]
 fn misplaced_uncounted_types_are_one_error_each() {
     for (name, category) in [

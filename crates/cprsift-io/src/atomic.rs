@@ -1,7 +1,7 @@
 //! The one way cprsift creates a file: it appears only whole, private, and never through a link.
 //!
 //! Why: a reader (a subscriber's pick-up, the replica, a rerun) must find either the old file
-//! or the new one whole (SEMANTICS.md §7), and a name planted by someone else must never
+//! or the new one whole (docs/rules.md §7), and a name planted by someone else must never
 //! redirect the bytes. An [`AtomicFile`] is created in its [`Folder`] under a fresh temporary
 //! name `.<name>.tmp-<16 random hex digits>` with `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600 (a
 //! name that exists, a planted link included, is never opened: another random name is tried),

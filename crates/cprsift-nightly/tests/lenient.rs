@@ -1,4 +1,4 @@
-//! Lenient mode (SEMANTICS.md §6) with the hand-made broken extracts of `testdata/format/`:
+//! Lenient mode (docs/rules.md §6) with the hand-made broken extracts of `testdata/format/`:
 //! a malformed person block is set aside into the reject file and the rest is delivered and
 //! applied; errors of the file itself still stop the run; strict mode delivers nothing.
 

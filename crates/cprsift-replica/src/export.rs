@@ -1,4 +1,4 @@
-//! `export`: the replica as one extract (SEMANTICS.md §5), written atomically.
+//! `export`: the replica as one extract (docs/rules.md §5), written atomically.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};

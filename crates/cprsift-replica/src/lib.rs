@@ -1,4 +1,4 @@
-//! The CPR replica: "the full extract plus every change since" (SEMANTICS.md §5), kept exact,
+//! The CPR replica: "the full extract plus every change since" (docs/rules.md §5), kept exact,
 //! cheap to update and impossible to corrupt.
 //!
 //! A replica directory holds immutable **segment** files (each person's canonical block and

@@ -10,7 +10,7 @@ use cprsift_format::{CheckedExtract, Header, ParseError, RecordType};
 use crate::error::ReplicaError;
 use crate::index::{IndexEntry, Location};
 
-/// The U12170 length of record 001 (SEMANTICS.md §5: the status layout's 121 is cut to this).
+/// The U12170 length of record 001 (docs/rules.md §5: the status layout's 121 is cut to this).
 const PERSON_RECORD_LEN: usize = 106;
 
 /// A person's canonical bytes appended to a buffer: what was appended, and the index fields.

@@ -24,7 +24,7 @@ impl PnrDirectory for RoaringBitmap {
     }
 }
 
-/// A subscriber's filters. A person matches when any filter matches (SEMANTICS.md §2).
+/// A subscriber's filters. A person matches when any filter matches (docs/rules.md §2).
 ///
 /// Invariants, kept by every operation of this crate and checked before a store is written
 /// ([`Filters::is_valid`]): `municipalities` hold 1-999, `ages` are valid ranges sorted and

@@ -1,4 +1,4 @@
-//! Subscribers and their SF6002 filters (SEMANTICS.md §2): the model, its TOML form, the
+//! Subscribers and their SF6002 filters (docs/rules.md §2): the model, its TOML form, the
 //! atomically updated store, and the service's operations with their result words.
 //!
 //! - [`Registry`]: every subscriber ([`SubscriberId`]) with its [`Filters`], in id order; the

@@ -65,7 +65,7 @@ impl BulkReport {
     }
 }
 
-/// One PNR subscription moved by a PNR change (SEMANTICS.md §2).
+/// One PNR subscription moved by a PNR change (docs/rules.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PnrMove {
     /// The subscriber whose subscription moved.
@@ -204,7 +204,7 @@ impl Registry {
         result
     }
 
-    /// SEMANTICS.md §2, PNR changes: for every `(x, y)` (x's block had status 60 and PNRGAELD
+    /// docs/rules.md §2, PNR changes: for every `(x, y)` (x's block had status 60 and PNRGAELD
     /// y), a PNR subscription on x moves to y. All moves are judged against the sets as they
     /// were before the call, so chains are not followed (`x -> y`, `y -> z` moves a
     /// subscription on x to y, not to z). Pairs with `x == y` are ignored. Returns the moves

@@ -1,6 +1,6 @@
 //! The validated values of the SF6002 model: subscriber ids, PNRs, municipality codes, age
 //! ranges, event codes and filter groups. Every constructor from text refuses what the contract
-//! (SEMANTICS.md §2) refuses, with an [`InvalidValue`] that is safe to print.
+//! (docs/rules.md §2) refuses, with an [`InvalidValue`] that is safe to print.
 
 use std::fmt;
 use std::str::FromStr;

@@ -248,7 +248,7 @@ pub struct OracleSwitches {
     pub terminator: Terminator,
 }
 
-/// Does `s` want this block today? SEMANTICS.md §2, read literally.
+/// Does `s` want this block today? docs/rules.md §2, read literally.
 fn wants(
     s: &Subscriber,
     block: &cprsift_format::PersonBlock<'_>,

@@ -144,7 +144,7 @@ fn lines(input: &[u8]) -> Vec<(usize, Vec<u8>)> {
     out
 }
 
-/// The records 999 TAELLER counts in a line-framed input, by the rule itself (SEMANTICS.md
+/// The records 999 TAELLER counts in a line-framed input, by the rule itself (docs/rules.md
 /// §6): every line before the last 999 but those whose type is 000, 999 or 910, wherever they
 /// stand (after the 999 only 910 records may follow, and nothing there is counted).
 pub fn taeller_count(input: &[u8]) -> u64 {
