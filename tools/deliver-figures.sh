@@ -38,7 +38,7 @@ for n in 350 10000; do
   rm "$SCRATCH/subs$n.toml"
 done
 # The 98 municipality subscribers of the initial load.
-grep -v '^#' ../shared/data/municipalities.tsv | awk -F'\t' '$1 ~ /^[0-9]+$/ {
+grep -v '^#' tools/cprgen/data/municipalities.tsv | awk -F'\t' '$1 ~ /^[0-9]+$/ {
   printf "[[subscriber]]\nid = \"kommune-%s\"\nmunicipality = [%d]\n\n", $1, $1 }' > "$SCRATCH/munis.toml"
 IDS=(); while read -r id; do IDS+=(--subscriber "$id"); done < <(grep -o 'kommune-[0-9]*' "$SCRATCH/munis.toml")
 
