@@ -58,6 +58,10 @@ pub struct DayIndex<'c> {
     blocks: Vec<u32>,
     /// (PNR key, day block), sorted by key.
     by_key: Vec<(u32, u32)>,
+    /// The kept blocks' 003 records, framed once, grouped by day block (each group in tail
+    /// order); day block `d`'s are `tail[tail_start[d]..tail_start[d + 1]]`.
+    tail: Vec<Record<'c>>,
+    tail_start: Vec<u32>,
     all: RoaringBitmap,
     pnr_keys: RoaringBitmap,
     municipality: HashMap<u16, RoaringBitmap>,
@@ -102,15 +106,8 @@ impl<'c> DayIndex<'c> {
         options: MatchOptions,
         set_aside: &[usize],
     ) -> Result<DayIndex<'c>, ParseError> {
-        let header = checked.header()?;
-        // A header implies a frame; the error is only for the type's sake.
-        let extract = checked.extract().ok_or_else(|| {
-            ParseError::new(
-                cprsift_errors::Category::Missing000,
-                0,
-                "the file has no readable frame",
-            )
-        })?;
+        let extract = checked.frame()?;
+        let header = Header::of(extract)?;
         let facts = checked.blocks();
         let kept: Vec<u32> = (0..facts.len())
             .filter(|i| set_aside.binary_search(i).is_err())
@@ -129,6 +126,8 @@ impl<'c> DayIndex<'c> {
             header,
             blocks: kept,
             by_key: Vec::new(),
+            tail: Vec::new(),
+            tail_start: vec![0],
             all: RoaringBitmap::new(),
             pnr_keys: RoaringBitmap::new(),
             municipality: HashMap::new(),
@@ -137,8 +136,9 @@ impl<'c> DayIndex<'c> {
             changes: Vec::new(),
             changed_keys: RoaringBitmap::new(),
         };
-        for (d, (&i, before)) in day.blocks.clone().iter().zip(before).enumerate() {
-            day.push(d as u32, &facts[i as usize], before, i as usize, options);
+        for (d, before) in before.into_iter().enumerate() {
+            let block = day.blocks[d] as usize;
+            day.push(d as u32, &facts[block], before, block, options);
         }
         day.by_key.sort_unstable();
         for c in &mut day.changes {
@@ -161,6 +161,8 @@ impl<'c> DayIndex<'c> {
         options: MatchOptions,
     ) {
         let pnr = facts.pnr();
+        self.tail.extend(self.checked.tail_records(block));
+        self.tail_start.push(self.tail.len() as u32);
         self.all.push(d);
         self.pnr_keys.insert(pnr.key());
         self.by_key.push((pnr.key(), d));
@@ -247,8 +249,13 @@ impl<'c> DayIndex<'c> {
     pub fn tail_of(&self, blocks: &RoaringBitmap) -> Vec<Record<'c>> {
         let mut out: Vec<Record<'c>> = blocks
             .iter()
-            .filter_map(|b| self.blocks.get(b as usize))
-            .flat_map(|&i| self.checked.tail_records(i as usize))
+            .filter_map(|b| {
+                let from = *self.tail_start.get(b as usize)? as usize;
+                let to = *self.tail_start.get(b as usize + 1)? as usize;
+                self.tail.get(from..to)
+            })
+            .flatten()
+            .copied()
             .collect();
         out.sort_unstable_by_key(Record::offset);
         out

@@ -7,6 +7,7 @@ use std::io;
 use std::path::PathBuf;
 
 use cprsift_errors::{mask_personal_numbers, Categorized, Category};
+use cprsift_io::error::{classify, Classified};
 
 /// An error of the engine.
 #[derive(Debug, thiserror::Error)]
@@ -65,16 +66,15 @@ impl EngineError {
     /// A refusal and a held lock become their own variants.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> EngineError {
         let path = path.into();
-        move |source| {
-            if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
-                return EngineError::UnsafePath(refusal.clone());
-            }
-            match cprsift_io::error::locked(&source) {
-                Some(locked) => EngineError::Locked {
-                    path: locked.path.clone(),
-                },
-                None => EngineError::Io { path, source },
-            }
+        move |source| match classify(source) {
+            Classified::UnsafePath(refusal) => EngineError::UnsafePath(refusal),
+            Classified::Locked(locked) => EngineError::Locked { path: locked.path },
+            // A failpoint's stop stays an I/O failure here, carrying the stop.
+            Classified::Crash(crash) => EngineError::Io {
+                path,
+                source: io::Error::other(crash),
+            },
+            Classified::Io(source) => EngineError::Io { path, source },
         }
     }
 }

@@ -35,15 +35,20 @@ pub struct SetAside {
     pub reason: String,
 }
 
-/// The blocks set aside, in input order: what the manifest shows, their byte ranges (for the
-/// reject file) and the reader's indices of the person blocks among them (what the day index
-/// and the replica leave out).
+impl SetAside {
+    /// Its byte range in the extract.
+    pub fn range(&self) -> Range<usize> {
+        self.offset as usize..(self.offset + self.bytes) as usize
+    }
+}
+
+/// The blocks set aside, in input order: what the manifest shows (each entry with its byte
+/// range, for the reject file) and the reader's indices of the person blocks among them (what
+/// the day index and the replica leave out).
 #[derive(Debug, Default)]
 pub struct SetAsideBlocks {
-    /// What the report and the manifest show.
+    /// What the report and the manifest show, ascending by offset.
     pub entries: Vec<SetAside>,
-    /// Their byte ranges in the extract, ascending.
-    pub ranges: Vec<Range<usize>>,
     /// The reader's indices of the person blocks set aside, ascending (stray records have
     /// none).
     pub blocks: Vec<usize>,
@@ -52,8 +57,8 @@ pub struct SetAsideBlocks {
 impl SetAsideBlocks {
     /// True when `offset` lies inside a block set aside.
     fn covers(&self, offset: usize) -> bool {
-        let i = self.ranges.partition_point(|r| r.start <= offset);
-        i > 0 && self.ranges[i - 1].contains(&offset)
+        let i = self.entries.partition_point(|e| e.range().start <= offset);
+        i > 0 && self.entries[i - 1].range().contains(&offset)
     }
 
     /// Sorts an extract that failed validation into the blocks (and stray records) set aside
@@ -68,10 +73,7 @@ impl SetAsideBlocks {
             let [e] = one;
             e
         };
-        if checked.extract().is_none() {
-            let first = report.errors.first().cloned();
-            return Err(first.map_or_else(unreadable, stop));
-        }
+        checked.frame()?;
         let mut items: Vec<(Range<usize>, Option<usize>, ParseError)> = Vec::new();
         let mut accounted = 0u64;
         for (i, facts) in checked.blocks().iter().enumerate() {
@@ -108,7 +110,7 @@ impl SetAsideBlocks {
         let mut errors: Vec<ParseError> = items.iter().map(|(_, _, e)| e.clone()).collect();
         checked.locate(&mut errors);
         let mut out = SetAsideBlocks::default();
-        for ((range, block, _), error) in items.into_iter().zip(errors) {
+        for ((range, block, _), error) in items.into_iter().zip(&errors) {
             out.entries.push(SetAside {
                 offset: range.start as u64,
                 bytes: range.len() as u64,
@@ -117,20 +119,25 @@ impl SetAsideBlocks {
                 category: error.category,
                 reason: error.in_file(path).to_string(),
             });
-            out.ranges.push(range);
             out.blocks.extend(block);
         }
         out.blocks.sort_unstable();
         // Every error must lie in what was set aside: one that does not (in the 000, 997, 003
-        // tail, 999 or 910 records, the counter) stops the run.
+        // tail, 999 or 910 records, the counter) stops the run. The counts can differ only
+        // when such an error exists, so one is always found (the report's first, else the
+        // first set aside, are the fallbacks of a count that disagrees with no error).
         if accounted != report.error_count {
             let outside = report
                 .errors
                 .iter()
                 .find(|e| !out.covers(e.position.offset as usize))
                 .or(report.errors.first())
-                .cloned();
-            return Err(outside.map_or_else(unreadable, stop));
+                .cloned()
+                .map(stop)
+                .or_else(|| errors.into_iter().next());
+            if let Some(e) = outside {
+                return Err(e);
+            }
         }
         Ok(out)
     }
@@ -144,7 +151,7 @@ impl SetAsideBlocks {
             self.entries.len()
         )
         .into_bytes();
-        for (n, (entry, range)) in self.entries.iter().zip(&self.ranges).enumerate() {
+        for (n, entry) in self.entries.iter().enumerate() {
             let reason = entry.reason.replace(['\n', '\r'], " ");
             out.extend_from_slice(
                 format!(
@@ -156,7 +163,7 @@ impl SetAsideBlocks {
                 )
                 .as_bytes(),
             );
-            let bytes = input.get(range.clone()).unwrap_or_default();
+            let bytes = input.get(entry.range()).unwrap_or_default();
             out.extend_from_slice(bytes);
             if bytes.last() != Some(&b'\n') {
                 out.push(b'\n');
@@ -176,10 +183,4 @@ fn is_file_level(e: &ParseError, framing: Framing) -> bool {
             | Category::RecordAfter999
             | Category::CounterMismatch
     ) || (framing == Framing::Concatenated && e.category == Category::TruncatedRecord)
-}
-
-/// The error of a file the reader could not frame and whose report names nothing (never
-/// expected: the reader always reports why).
-fn unreadable() -> ParseError {
-    ParseError::new(Category::Missing000, 0, "the file has no readable frame")
 }

@@ -37,4 +37,4 @@ pub use initial::{
     InitialManifest, PersonSource, SourcePerson, DEFAULT_SHARD_SIZE,
 };
 pub use lenient::{SetAside, SetAsideBlocks};
-pub use output::{lock_outbox, FileDigest, FileMetadata, OutputOptions};
+pub use output::{check_outbox, lock_outbox, FileDigest, FileMetadata, OutputOptions};

@@ -262,6 +262,17 @@ pub(crate) fn runs_dir(outbox: &Path) -> PathBuf {
 /// The name of `_runs/`, where a run's manifests live (see [`runs_dir`]).
 pub(crate) const RUNS: &str = "_runs";
 
+/// Checks the outbox's place without writing anything: absent (a run creates it) or a folder
+/// cprsift may write in, by the same rules as every writer ([`Folder::open`]: a link or
+/// something other than a folder is refused). For a run that turns out to write nothing.
+pub fn check_outbox(outbox: &Path) -> Result<(), EngineError> {
+    match Folder::open(outbox) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EngineError::io(outbox)(e)),
+    }
+}
+
 /// Takes the outbox's lock (`_runs/LOCK`) for the duration of a run: one writer per outbox,
 /// with the project's one lock policy (`cprsift_io::lock`: a bounded wait, then `locked`).
 pub fn lock_outbox(outbox: &Path) -> Result<LockFile, EngineError> {

@@ -67,19 +67,22 @@ impl Header {
     }
 }
 
-impl CheckedExtract<'_> {
+impl<'a> CheckedExtract<'a> {
+    /// The extract's frame, or the error that leaves it without one: the report's first,
+    /// located. The one place that says why a checked extract cannot be framed.
+    pub fn frame(&self) -> Result<&Extract<'a>, ParseError> {
+        self.extract().ok_or_else(|| {
+            let mut errors = self.report().errors.clone();
+            self.locate(&mut errors);
+            errors.into_iter().next().unwrap_or_else(|| {
+                ParseError::new(Category::Missing000, 0, "the file has no readable frame")
+            })
+        })
+    }
+
     /// What a delivery or an apply needs of the 000 record ([`Header::of`]), or the error that
-    /// stops it: the report's first (located) when the file has no readable frame.
+    /// stops it ([`CheckedExtract::frame`]'s when the file has no frame).
     pub fn header(&self) -> Result<Header, ParseError> {
-        match self.extract() {
-            Some(extract) => Header::of(extract),
-            None => {
-                let mut errors = self.report().errors.clone();
-                self.locate(&mut errors);
-                Err(errors.into_iter().next().unwrap_or_else(|| {
-                    ParseError::new(Category::Missing000, 0, "the file has no readable frame")
-                }))
-            }
-        }
+        Header::of(self.frame()?)
     }
 }

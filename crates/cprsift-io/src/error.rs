@@ -1,10 +1,11 @@
 //! The refusals a caller must tell apart from an ordinary I/O failure.
 //!
-//! Every function of this crate returns [`io::Result`], so callers wrap errors as before; a
-//! refusal is an `io::Error` whose inner error is one of this module's types, and [`category`]
-//! tells which, in the project's one table of categories: a name that is a link or a foreign object ([`UnsafePath`], the `unsafe-path`
-//! category), a lock held by another process ([`Locked`]), or a test's simulated crash
-//! ([`crate::failpoint`]). Anything else is a plain I/O failure.
+//! Every function of this crate returns [`io::Result`]; a refusal is an `io::Error` whose inner
+//! error is one of this module's types. [`classify`] takes such an error apart so that each
+//! caller maps the parts to its own variants, and [`category`] names it in the project's one
+//! table: a name that is a link or a foreign object ([`UnsafePath`], `unsafe-path`), a lock
+//! held by another process ([`Locked`], `locked`), a test's simulated crash
+//! ([`crate::failpoint`], `failpoint`). Anything else is a plain I/O failure (`io`).
 
 use std::fmt;
 use std::io;
@@ -94,26 +95,71 @@ impl Categorized for Locked {
     }
 }
 
-/// The category of an `io::Error` from this crate: a refusal (`unsafe-path`), a held lock
-/// (`locked`), a test's simulated crash (`failpoint`), or any other I/O failure (`io`: disk
-/// full, permissions, a vanished file).
+/// What an `io::Error` from this crate is, taken apart: each caller turns the parts into its
+/// own error variants. [`classify`] and [`category`] decide by one rule (a private `part`).
+#[derive(Debug)]
+pub enum Classified {
+    /// A refusal: a link, a foreign object, a replaced folder (`unsafe-path`).
+    UnsafePath(UnsafePath),
+    /// Another process holds the lock (`locked`).
+    Locked(Locked),
+    /// A test's failpoint stopped the operation as a crash would (`failpoint`).
+    Crash(crate::failpoint::Crash),
+    /// Any other I/O failure: disk full, permissions, a vanished file (`io`).
+    Io(io::Error),
+}
+
+/// Which part an error is, borrowed.
+enum Part<'e> {
+    UnsafePath(&'e UnsafePath),
+    Locked(&'e Locked),
+    Crash(&'e crate::failpoint::Crash),
+    Io,
+}
+
+/// The one rule: the error this crate wrapped inside, if any.
+fn part(e: &io::Error) -> Part<'_> {
+    let Some(inner) = e.get_ref() else {
+        return Part::Io;
+    };
+    if let Some(r) = inner.downcast_ref() {
+        Part::UnsafePath(r)
+    } else if let Some(l) = inner.downcast_ref() {
+        Part::Locked(l)
+    } else if let Some(c) = inner.downcast_ref() {
+        Part::Crash(c)
+    } else {
+        Part::Io
+    }
+}
+
+/// Takes an `io::Error` from this crate apart (see [`Classified`]).
+pub fn classify(e: io::Error) -> Classified {
+    match part(&e) {
+        Part::UnsafePath(r) => Classified::UnsafePath(r.clone()),
+        Part::Locked(l) => Classified::Locked(l.clone()),
+        Part::Crash(c) => Classified::Crash(*c),
+        Part::Io => Classified::Io(e),
+    }
+}
+
+/// The category of an `io::Error` from this crate: `unsafe-path`, `locked`, `failpoint`, or
+/// `io` for any other I/O failure.
 pub fn category(e: &io::Error) -> Category {
-    match e.get_ref() {
-        Some(inner) if inner.is::<UnsafePath>() => Category::UnsafePath,
-        Some(inner) if inner.is::<Locked>() => Category::Locked,
-        Some(inner) if inner.is::<crate::failpoint::Crash>() => Category::Failpoint,
-        _ => Category::Io,
+    match part(e) {
+        Part::UnsafePath(_) => Category::UnsafePath,
+        Part::Locked(_) => Category::Locked,
+        Part::Crash(_) => Category::Failpoint,
+        Part::Io => Category::Io,
     }
 }
 
 /// The refusal inside `e`, if it is one.
 pub fn unsafe_path(e: &io::Error) -> Option<&UnsafePath> {
-    e.get_ref().and_then(|inner| inner.downcast_ref())
-}
-
-/// The held lock inside `e`, if it is one.
-pub fn locked(e: &io::Error) -> Option<&Locked> {
-    e.get_ref().and_then(|inner| inner.downcast_ref())
+    match part(e) {
+        Part::UnsafePath(r) => Some(r),
+        _ => None,
+    }
 }
 
 /// An `io::Error` refusing `path`.

@@ -16,15 +16,14 @@
 //! subscriptions no longer match), so they are made exactly once. Apply comes last: once it is
 //! done the sequence check says "already applied" and nothing is delivered again.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use cprsift_engine::{
-    lock_outbox, DailyManifest, DailyOptions, DayIndex, EngineError, FilterSet, MatchOptions,
+    check_outbox, lock_outbox, DailyManifest, DailyOptions, DayIndex, FilterSet, MatchOptions,
     ReportedMove, SetAside, SetAsideBlocks,
 };
 use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, ParseError, Pnr};
-use cprsift_io::error::{Unsafe, UnsafePath};
 use cprsift_io::MappedFile;
 use cprsift_replica::{ApplyOptions, ChangeExtract, Replica, Sequence};
 use cprsift_subscriptions::Source;
@@ -134,7 +133,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
     // outbox) and the outbox's place.
     let (registry, source) = cprsift_subscriptions::load(&req.subscriptions)?;
     let filters = FilterSet::compile(registry.subscribers())?;
-    refuse_foreign_outbox(&req.outbox)?;
+    check_outbox(&req.outbox)?;
     let replica = Replica::open(&req.replica)?;
     let mut report = DeliveryReport {
         outcome: DeliveryOutcome::AlreadyApplied,
@@ -255,19 +254,4 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
         report.applied = true;
     }
     Ok(report)
-}
-
-/// Refuses an outbox path that exists as something other than a folder (a file, a link): the
-/// writers refuse it too, but a night already applied writes nothing and must still say so.
-fn refuse_foreign_outbox(outbox: &Path) -> Result<(), NightlyError> {
-    let reason = match std::fs::symlink_metadata(outbox) {
-        Ok(m) if m.file_type().is_symlink() => Unsafe::Symlink,
-        Ok(m) if !m.is_dir() => Unsafe::NotAFolder,
-        _ => return Ok(()),
-    };
-    Err(EngineError::UnsafePath(UnsafePath {
-        path: outbox.to_path_buf(),
-        reason,
-    })
-    .into())
 }

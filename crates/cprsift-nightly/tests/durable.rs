@@ -84,6 +84,14 @@ enum Writer {
 }
 
 impl Writer {
+    /// The outbox a run without plants leaves.
+    fn reference_outbox(self) -> BTreeMap<PathBuf, (u32, Option<Vec<u8>>)> {
+        let tmp = tempfile::tempdir().unwrap();
+        let day = nightly_setup(tmp.path());
+        self.run(tmp.path(), &day).unwrap();
+        tree(&tmp.path().join("outbox"))
+    }
+
     fn run(self, dir: &Path, day: &Path) -> Result<(), NightlyError> {
         match self {
             Writer::Deliver => deliver(&nightly_request(dir, day, false)).map(drop),
@@ -114,12 +122,7 @@ fn every_file_and_folder_is_private_under_umask_000() {
 fn a_link_at_any_name_a_writer_uses_is_refused_and_nothing_outside_changes() {
     for writer in [Writer::Deliver, Writer::InitialLoad] {
         // Every name the writer creates in the outbox, from a run without plants.
-        let reference = {
-            let tmp = tempfile::tempdir().unwrap();
-            let day = nightly_setup(tmp.path());
-            writer.run(tmp.path(), &day).unwrap();
-            tree(&tmp.path().join("outbox"))
-        };
+        let reference = writer.reference_outbox();
         let mut names: Vec<(PathBuf, bool)> = vec![(PathBuf::new(), true)];
         names.extend(reference.iter().map(|(p, (_, b))| (p.clone(), b.is_none())));
         assert!(names.len() >= 8, "{writer:?}: {names:?}");
@@ -153,12 +156,7 @@ fn a_link_at_any_name_a_writer_uses_is_refused_and_nothing_outside_changes() {
 #[test]
 fn links_at_temporary_names_are_removed_unused_and_the_output_is_unchanged() {
     for writer in [Writer::Deliver, Writer::InitialLoad] {
-        let reference = {
-            let tmp = tempfile::tempdir().unwrap();
-            let day = nightly_setup(tmp.path());
-            writer.run(tmp.path(), &day).unwrap();
-            tree(&tmp.path().join("outbox"))
-        };
+        let reference = writer.reference_outbox();
         let tmp = tempfile::tempdir().unwrap();
         let day = nightly_setup(tmp.path());
         let sentinel = Sentinel::new(tmp.path());

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use cprsift_errors::{Categorized, Category};
 use cprsift_format::{FirstError, ParseError};
+use cprsift_io::error::{classify, Classified};
 
 use crate::sequence::Difference;
 
@@ -155,24 +156,16 @@ impl ReplicaError {
     /// A refusal, a held lock or a failpoint's crash becomes its own variant.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> ReplicaError {
         let path = path.into();
-        move |source| {
-            if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
-                return ReplicaError::UnsafePath(refusal.clone());
-            }
-            if let Some(locked) = cprsift_io::error::locked(&source) {
-                let dir = locked
+        move |source| match classify(source) {
+            Classified::UnsafePath(refusal) => ReplicaError::UnsafePath(refusal),
+            Classified::Locked(locked) => ReplicaError::Locked {
+                dir: locked
                     .path
                     .parent()
-                    .map_or_else(PathBuf::new, PathBuf::from);
-                return ReplicaError::Locked { dir };
-            }
-            match source
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<cprsift_io::failpoint::Crash>())
-            {
-                Some(crash) => ReplicaError::InjectedCrash(*crash),
-                None => ReplicaError::Io { path, source },
-            }
+                    .map_or_else(PathBuf::new, PathBuf::from),
+            },
+            Classified::Crash(crash) => ReplicaError::InjectedCrash(crash),
+            Classified::Io(source) => ReplicaError::Io { path, source },
         }
     }
 }

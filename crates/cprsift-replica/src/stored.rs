@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use cprsift_errors::Category;
 use cprsift_format::{CheckedExtract, Header, ParseError, RecordType};
 
 use crate::error::ReplicaError;
@@ -108,16 +107,7 @@ pub(crate) fn header_of(checked: &CheckedExtract<'_>, path: &Path) -> Result<Hea
         path: path.to_path_buf(),
         error: Box::new(error),
     };
-    match checked.extract() {
-        Some(extract) => Header::of(extract).map_err(input),
-        None => {
-            let mut errors = checked.report().errors.clone();
-            checked.locate(&mut errors);
-            Err(input(errors.into_iter().next().unwrap_or_else(|| {
-                ParseError::new(Category::Missing000, 0, "the file has no readable frame")
-            })))
-        }
-    }
+    checked.header().map_err(input)
 }
 
 /// The refusal of an extract with errors, listing the report's (located) errors.

@@ -7,6 +7,7 @@ use std::io;
 use std::path::PathBuf;
 
 use cprsift_errors::{mask_personal_numbers, Categorized, Category};
+use cprsift_io::error::{classify, Classified};
 use thiserror::Error;
 
 /// The filter field (or other input) a value was meant for; its name is the TOML field name.
@@ -218,17 +219,16 @@ impl SubscriptionError {
     /// Wraps an I/O error with the path it concerns; a refusal or a held lock becomes its own
     /// variant.
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        if let Some(refusal) = cprsift_io::error::unsafe_path(&source) {
-            return SubscriptionError::UnsafePath(refusal.clone());
-        }
-        if let Some(locked) = cprsift_io::error::locked(&source) {
-            return SubscriptionError::Locked {
-                path: locked.path.clone(),
-            };
-        }
-        SubscriptionError::Io {
-            path: path.into(),
-            source,
+        let path = path.into();
+        match classify(source) {
+            Classified::UnsafePath(refusal) => SubscriptionError::UnsafePath(refusal),
+            Classified::Locked(locked) => SubscriptionError::Locked { path: locked.path },
+            // A failpoint's stop stays an I/O failure here, carrying the stop.
+            Classified::Crash(crash) => SubscriptionError::Io {
+                path,
+                source: io::Error::other(crash),
+            },
+            Classified::Io(source) => SubscriptionError::Io { path, source },
         }
     }
 

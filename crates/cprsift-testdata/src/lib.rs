@@ -1,6 +1,5 @@
-//! Where cprsift's tests find their data, in one place.
+//! Where cprsift's tests find CPR's own test extracts, in one place.
 //!
-//! - [`repo`]: a path in the repository's own `testdata/`.
 //! - [`conformance`]: one of CPR's two real test extracts. They are CPR's, published by CPR,
 //!   and not part of this repository: the tests look for them in the folder named by the
 //!   environment variable `CPRSIFT_CONFORMANCE`, by default `../shared/conformance` beside the
@@ -13,22 +12,14 @@ use std::path::PathBuf;
 /// The environment variable naming the folder of CPR's test extracts.
 pub const CONFORMANCE_ENV: &str = "CPRSIFT_CONFORMANCE";
 
-/// The repository's root (this crate lives in `crates/cprsift-testdata`).
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `testdata/<relative>` in the repository.
-pub fn repo(relative: &str) -> PathBuf {
-    root().join("testdata").join(relative)
-}
-
 /// The folder of CPR's test extracts: `$CPRSIFT_CONFORMANCE`, else `../shared/conformance`
 /// beside the checkout.
 pub fn conformance_dir() -> PathBuf {
     std::env::var_os(CONFORMANCE_ENV)
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/conformance"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        })
 }
 
 /// The bytes of CPR's test extract `name`, or `None` after printing one line that says what
