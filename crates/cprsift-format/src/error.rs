@@ -2,7 +2,7 @@
 //! expected, and a stable category from the project's one table ([`Category`]).
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cprsift_errors::{group_thousands, mask_personal_numbers, Categorized, Category};
 use serde::Serialize;
@@ -128,16 +128,55 @@ impl ParseError {
     }
 }
 
-/// Shows the first of a list of errors, or says none was recorded: how a refusal that lists
-/// an extract's errors names the first.
-pub struct FirstError<'e>(pub &'e [ParseError]);
+/// An extract refused for its errors: the file, its first errors (located, in file order, at
+/// most [`crate::ERROR_DETAIL_LIMIT`]) and how many it has in all. The one form every refusal
+/// that lists an extract's errors takes (the replica's, the nightly run's, the command line's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidExtract {
+    /// The extract.
+    pub path: PathBuf,
+    /// Its first errors, located.
+    pub errors: Vec<ParseError>,
+    /// All its errors.
+    pub count: u64,
+}
 
-impl fmt::Display for FirstError<'_> {
+impl InvalidExtract {
+    /// The refusal of a checked extract with errors, from its report.
+    pub fn of(checked: &crate::CheckedExtract<'_>, path: &Path) -> InvalidExtract {
+        let report = checked.report();
+        InvalidExtract {
+            path: path.to_path_buf(),
+            errors: report.errors.clone(),
+            count: report.error_count,
+        }
+    }
+}
+
+impl fmt::Display for InvalidExtract {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.first() {
+        write!(
+            f,
+            "{}: invalid extract, {} error(s); the first: ",
+            self.path.display(),
+            self.count
+        )?;
+        match self.errors.first() {
             Some(e) => write!(f, "{e}"),
             None => f.write_str("(not recorded)"),
         }
+    }
+}
+
+impl std::error::Error for InvalidExtract {}
+
+impl Categorized for InvalidExtract {
+    /// The first error's. (A refusal always lists its first error; the fallback only keeps
+    /// the type total.)
+    fn category(&self) -> Category {
+        self.errors
+            .first()
+            .map_or(Category::BadNumeric, |e| e.category)
     }
 }
 

@@ -33,7 +33,7 @@ mod validate;
 pub mod write;
 
 pub use content_id::{BadContentId, ContentId};
-pub use error::{FirstError, ParseError, Position, Severity};
+pub use error::{InvalidExtract, ParseError, Position, Severity};
 pub use event_code::EventCode;
 pub use extract::{
     BlockRecords, Blocks, Extract, ExtractOptions, PersonBlock, Records, TailIndex, TailRecords,

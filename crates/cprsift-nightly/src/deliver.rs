@@ -23,7 +23,7 @@ use cprsift_engine::{
     check_outbox, lock_outbox, DailyManifest, DailyOptions, DayIndex, FilterSet, MatchOptions,
     ReportedMove, SetAside, SetAsideBlocks,
 };
-use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, ParseError, Pnr};
+use cprsift_format::{CheckedExtract, ContentId, ExtractOptions, InvalidExtract, ParseError, Pnr};
 use cprsift_io::MappedFile;
 use cprsift_replica::{ApplyOptions, ChangeExtract, Replica, Sequence};
 use cprsift_subscriptions::Source;
@@ -120,12 +120,7 @@ pub fn deliver(req: &DeliverRequest) -> Result<DeliveryReport, NightlyError> {
     } else if req.lenient {
         SetAsideBlocks::sort(&checked, path).map_err(input)?
     } else {
-        let report = checked.report();
-        return Err(NightlyError::Invalid {
-            path: path.clone(),
-            errors: report.errors.clone(),
-            count: report.error_count,
-        });
+        return Err(NightlyError::Invalid(InvalidExtract::of(&checked, path)));
     };
     let header = checked.header().map_err(input)?;
     // Everything the run needs is checked before anything is written, also on a night that

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use cprsift_engine::{DailyManifest, EngineError};
 use cprsift_errors::{mask_personal_numbers, Categorized, Category};
-use cprsift_format::{FirstError, ParseError};
+use cprsift_format::{InvalidExtract, ParseError};
 use cprsift_replica::ReplicaError;
 use cprsift_subscriptions::SubscriptionError;
 
@@ -35,15 +35,8 @@ pub enum NightlyError {
         error: ParseError,
     },
     /// The extract has errors (strict mode): nothing was delivered.
-    #[error("{}: invalid extract, {count} error(s), nothing was delivered; the first: {}", path.display(), FirstError(errors))]
-    Invalid {
-        /// The extract.
-        path: PathBuf,
-        /// The first errors, located.
-        errors: Vec<ParseError>,
-        /// All errors.
-        count: u64,
-    },
+    #[error("{0}; nothing was delivered")]
+    Invalid(InvalidExtract),
     /// The outbox's record of this date and job number describes another extract (another
     /// content identity): nothing was delivered.
     #[error(
@@ -127,9 +120,7 @@ impl Categorized for NightlyError {
         match self {
             NightlyError::Io { .. } => Category::Io,
             NightlyError::Input { error, .. } => error.category,
-            NightlyError::Invalid { errors, .. } => {
-                errors.first().map_or(Category::BadNumeric, |e| e.category)
-            }
+            NightlyError::Invalid(invalid) => invalid.category(),
             NightlyError::DifferentExtract { .. } => Category::DifferentExtract,
             NightlyError::BadSubscriberId { .. } => Category::BadValue,
             NightlyError::UnknownSubscriber { .. } => Category::UnknownSubscriber,

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use cprsift_errors::Category;
 use cprsift_format::{
-    CheckedExtract, ContentId, ExtractOptions, Header, ParseError, RecordType, ERROR_DETAIL_LIMIT,
+    CheckedExtract, ContentId, ExtractOptions, Header, InvalidExtract, ParseError, RecordType,
+    ERROR_DETAIL_LIMIT,
 };
 use cprsift_io::generations::Writer;
 use cprsift_io::MappedFile;
@@ -261,11 +262,11 @@ fn blocks_to_apply(
         let count = errors.len() as u64;
         checked.locate(&mut errors);
         errors.truncate(ERROR_DETAIL_LIMIT);
-        return Err(ReplicaError::Invalid {
+        return Err(ReplicaError::Invalid(InvalidExtract {
             path: change.path.to_path_buf(),
             errors,
             count,
-        });
+        }));
     }
     let blocks = checked
         .keys()

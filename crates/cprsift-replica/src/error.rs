@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use cprsift_errors::{Categorized, Category};
-use cprsift_format::{FirstError, ParseError};
+use cprsift_format::{InvalidExtract, ParseError};
 use cprsift_io::error::{classify, Classified};
 
 use crate::sequence::Difference;
@@ -35,15 +35,8 @@ pub enum ReplicaError {
         error: Box<ParseError>,
     },
     /// The extract has errors (strict mode): nothing was stored.
-    #[error("{}: invalid extract, {count} error(s); the first: {}", path.display(), FirstError(errors))]
-    Invalid {
-        /// The extract file.
-        path: PathBuf,
-        /// The first errors, located.
-        errors: Vec<ParseError>,
-        /// All errors.
-        count: u64,
-    },
+    #[error(transparent)]
+    Invalid(InvalidExtract),
     /// PRODDTOFORRIG is not the replica's PRODDTO and the file is newer: files are missing.
     /// Nothing of the call was applied.
     #[error(
@@ -176,9 +169,7 @@ impl Categorized for ReplicaError {
         match self {
             ReplicaError::Io { .. } => Category::Io,
             ReplicaError::Input { error, .. } => error.category,
-            ReplicaError::Invalid { errors, .. } => {
-                errors.first().map_or(Category::BadNumeric, |e| e.category)
-            }
+            ReplicaError::Invalid(invalid) => invalid.category(),
             ReplicaError::SequenceGap { .. } => Category::SequenceGap,
             ReplicaError::DifferentExtract { .. } => Category::DifferentExtract,
             ReplicaError::OpgavenrMismatch { .. } => Category::OpgavenrMismatch,

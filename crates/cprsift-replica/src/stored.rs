@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use cprsift_format::{CheckedExtract, Header, ParseError, RecordType};
+use cprsift_format::{CheckedExtract, Header, InvalidExtract, ParseError, RecordType};
 
 use crate::error::ReplicaError;
 use crate::index::{IndexEntry, Location};
@@ -112,10 +112,5 @@ pub(crate) fn header_of(checked: &CheckedExtract<'_>, path: &Path) -> Result<Hea
 
 /// The refusal of an extract with errors, listing the report's (located) errors.
 pub(crate) fn invalid(checked: &CheckedExtract<'_>, path: &Path) -> ReplicaError {
-    let report = checked.report();
-    ReplicaError::Invalid {
-        path: path.to_path_buf(),
-        errors: report.errors.clone(),
-        count: report.error_count,
-    }
+    ReplicaError::Invalid(InvalidExtract::of(checked, path))
 }

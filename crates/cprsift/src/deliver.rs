@@ -67,16 +67,9 @@ pub struct Args {
 /// Words a nightly-run error for the operator, with every listed input error.
 pub fn nightly_failure(e: NightlyError) -> Failure {
     match &e {
-        NightlyError::Invalid {
-            path,
-            errors,
-            count,
+        NightlyError::Invalid(invalid) | NightlyError::Replica(ReplicaError::Invalid(invalid)) => {
+            Failure::of(&e).listing(invalid)
         }
-        | NightlyError::Replica(ReplicaError::Invalid {
-            path,
-            errors,
-            count,
-        }) => Failure::of(&e).listing(path, errors, *count),
         _ => Failure::of(&e),
     }
 }

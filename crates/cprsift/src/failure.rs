@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cprsift_errors::{mask_personal_numbers, Categorized, Category};
-use cprsift_format::ParseError;
+use cprsift_format::InvalidExtract;
 
 /// How many listed input errors a failure message shows before it only counts.
 pub const SHOWN_ERRORS: usize = 10;
@@ -49,15 +49,19 @@ impl Failure {
         Failure::new(Category::Io, format!("{}: {error}", path.display()))
     }
 
-    /// Adds the first of `errors` (input errors of `path`), one per line, and the count of the
-    /// rest.
-    pub fn listing(mut self, path: &Path, errors: &[ParseError], count: u64) -> Failure {
+    /// Adds the first of an invalid extract's errors, one per line, and the count of the rest.
+    pub fn listing(mut self, invalid: &InvalidExtract) -> Failure {
         if let Failure::Error { message, .. } = &mut self {
-            for e in errors.iter().take(SHOWN_ERRORS) {
-                message.push_str(&format!("\n  [{}] {}", e.category, e.in_file(path)));
+            for e in invalid.errors.iter().take(SHOWN_ERRORS) {
+                message.push_str(&format!(
+                    "\n  [{}] {}",
+                    e.category,
+                    e.in_file(&invalid.path)
+                ));
             }
-            if count > SHOWN_ERRORS as u64 {
-                message.push_str(&format!("\n  ... and {} more", count - SHOWN_ERRORS as u64));
+            if invalid.count > SHOWN_ERRORS as u64 {
+                let more = invalid.count - SHOWN_ERRORS as u64;
+                message.push_str(&format!("\n  ... and {more} more"));
             }
         }
         self

@@ -87,11 +87,7 @@ pub fn run(cmd: Command) -> CommandResult {
 /// Words a replica error for the operator, with every listed input error.
 fn failure(e: ReplicaError) -> Failure {
     match &e {
-        ReplicaError::Invalid {
-            path,
-            errors,
-            count,
-        } => Failure::of(&e).listing(path, errors, *count),
+        ReplicaError::Invalid(invalid) => Failure::of(&e).listing(invalid),
         _ => Failure::of(&e),
     }
 }
