@@ -158,23 +158,26 @@ fn no_message_echoes_a_personal_number_from_a_subscription_file() {
             "id = \"x\"\n"
         };
         std::fs::write(&file, format!("[[subscriber]]\n{id}{field}\n")).unwrap();
+        let store = tmp.path().join("s");
+        let outbox = tmp.path().join("o");
+        let day = testdata().join("replica/day1.txt");
         for args in [
             vec![
                 "subscriptions".as_ref(),
                 "import".as_ref(),
                 file.as_os_str(),
                 "--subscriptions".as_ref(),
-                tmp.path().join("s").into_os_string().leak() as &std::ffi::OsStr,
+                store.as_os_str(),
             ],
             vec![
                 "deliver".as_ref(),
-                testdata().join("replica/day1.txt").into_os_string().leak() as &std::ffi::OsStr,
+                day.as_os_str(),
                 "--replica".as_ref(),
                 f.replica.as_os_str(),
                 "--subscriptions".as_ref(),
                 file.as_os_str(),
                 "--outbox".as_ref(),
-                tmp.path().join("o").into_os_string().leak() as &std::ffi::OsStr,
+                outbox.as_os_str(),
             ],
         ] {
             let out = cprsift(&args);
