@@ -1341,28 +1341,25 @@ impl<'a> CheckedExtract<'a> {
 
     /// The 099 events of block `i`, in record order (`[]` past the last block).
     pub fn events(&self, i: usize) -> &[BlockEvent] {
-        let Some(b) = self.blocks.get(i) else {
-            return &[];
-        };
-        let end = self
-            .blocks
-            .get(i + 1)
-            .map_or(self.events.len(), |n| n.events as usize);
-        self.events.get(b.events as usize..end).unwrap_or_default()
+        self.part_of(&self.events, i, |b| b.events)
     }
 
     /// The byte offsets of block `i`'s 003 records in the tail, in tail order.
     pub fn tail_offsets(&self, i: usize) -> &[u64] {
+        self.part_of(&self.tail_links, i, |b| b.tail)
+    }
+
+    /// Block `i`'s part of an array the blocks share, in which each block records where its
+    /// part starts (`start`); the next block's start ends it (`[]` past the last block).
+    fn part_of<'s, T>(&self, all: &'s [T], i: usize, start: fn(&BlockFacts) -> u32) -> &'s [T] {
         let Some(b) = self.blocks.get(i) else {
             return &[];
         };
         let end = self
             .blocks
             .get(i + 1)
-            .map_or(self.tail_links.len(), |n| n.tail as usize);
-        self.tail_links
-            .get(b.tail as usize..end)
-            .unwrap_or_default()
+            .map_or(all.len(), |n| start(n) as usize);
+        all.get(start(b) as usize..end).unwrap_or_default()
     }
 
     /// Block `i`'s 003 records, in tail order.
