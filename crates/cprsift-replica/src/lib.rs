@@ -49,7 +49,7 @@ pub use sequence::{short_id, Difference, Sequence};
 pub use status::{status, AppliedExtract, SegmentStatus, Status};
 
 use dir::Manifest;
-use index::{decode, key_of, Location, HEADER_BYTES};
+use index::{decode, key_of, location_of, Location, HEADER_BYTES};
 use sequence::Standing;
 
 /// One stored person: its index entry and its bytes, borrowed from the mapped segment.
@@ -169,11 +169,12 @@ impl Replica {
     fn verify_index(&self) -> Result<(), String> {
         let mut last = None;
         for i in 0..self.len {
-            let (entry, loc) = decode(self.raw(i));
-            if last.is_some_and(|l| l >= entry.pnr.key()) {
+            let raw = self.raw(i);
+            let (key, loc) = (key_of(raw), location_of(raw));
+            if last.is_some_and(|l| l >= key) {
                 return Err(format!("entry {i} is out of order"));
             }
-            last = Some(entry.pnr.key());
+            last = Some(key);
             let fits = self
                 .segments
                 .get(usize::from(loc.segment))
