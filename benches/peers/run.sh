@@ -15,7 +15,8 @@
 # Settings: CPRSIFT_BIN (default target/release/cprsift of this repository), PEERS_VENV (the
 # peers' virtual environment, made when missing; default DIR/peers-venv), PEERS_SCRATCH (where
 # the outputs go; default DIR/peers-scratch; removed at the end), PEERS_ENGINES (default
-# "duckdb polars"), DUCKDB_MEMORY_LIMIT (default 60 % of PEERS_MEMORY).
+# "duckdb polars"), PEERS_JOBS (default "daily initial"), DUCKDB_MEMORY_LIMIT (default 60 % of
+# PEERS_MEMORY).
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 DIR=$(realpath "$1")
@@ -27,6 +28,7 @@ SCRATCH=${PEERS_SCRATCH:-$DIR/peers-scratch}
 MEMORY=${PEERS_MEMORY:-10G}
 TIMEOUT=${PEERS_TIMEOUT:-600}
 ENGINES=${PEERS_ENGINES:-duckdb polars}
+JOBS=${PEERS_JOBS:-daily initial}
 [ -x "$BIN" ] || { echo "no cprsift binary at $BIN (build it, or set CPRSIFT_BIN)" >&2; exit 2; }
 
 bytes_of() { numfmt --from=iec "$1"; }
@@ -142,10 +144,10 @@ echo "Peers on $(nproc) cores, $(date -u +%FT%TZ); cprsift $("$BIN" --version | 
 echo
 echo "| job | persons | engine | wall s | peak RSS MiB | identical data files | identical .metadata | wall / cprsift |"
 echo "|---|---:|---|---:|---:|---:|---:|---:|"
-# shellcheck disable=SC2086
-job daily "$DIR" $ENGINES
-# shellcheck disable=SC2086
-job initial "$DIR" $ENGINES
+for name in $JOBS; do
+  # shellcheck disable=SC2086
+  job "$name" "$DIR" $ENGINES
+done
 if [ "$FAILED" -ne 0 ]; then
   echo "FAILED: a peer's files are not byte-identical to cprsift's (see above)" >&2
   exit 1
